@@ -1,0 +1,1 @@
+"""Adapters to the `cryptography` package: the only part of cyssl that imports it."""

@@ -1,0 +1,24 @@
+cpdef bytes hkdf_extract(str hash_name, salt, ikm)
+cpdef bytes hkdf_expand(str hash_name, prk, info, Py_ssize_t length)
+cpdef bytes hkdf_expand_label(str hash_name, secret, label, context, Py_ssize_t length)
+cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash)
+cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length)
+
+
+cdef class Transcript:
+    cdef object _hash
+    cdef list _pending
+    cdef readonly str hash_name
+
+    cpdef update(self, data)
+    cpdef bytes digest(self)
+
+
+cdef class KeySchedule:
+    cdef readonly str hash_name
+    cdef readonly int hash_length
+    cdef bytes _secret
+    cdef int _stage
+    cdef bytes _empty_hash
+
+    cdef int _require(self, int stage) except -1

@@ -1,0 +1,282 @@
+# cython: language_level=3
+"""Key derivation: HKDF and the TLS 1.3 key schedule (RFC 8446 section 7), the TLS 1.2
+PRF with the extended master secret (RFC 5246 section 5, RFC 7627), and the running
+transcript hash.
+
+HMAC goes through the interpreter's one-shot C path (``_hashlib.hmac_digest``), not
+per-call HMAC objects. Secrets are plain bytes handed to the caller; nothing here has
+a repr, log line or error message that shows one.
+"""
+import hashlib
+import hmac
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+from cyssl.tls.errors import TLSError
+from cyssl.tls.errors cimport INTERNAL_ERROR
+
+try:
+    from _hashlib import hmac_digest as _hmac
+except ImportError:                      # an interpreter without OpenSSL's hashlib
+    _hmac = hmac.digest
+
+HASH_LENGTHS = {"sha256": 32, "sha384": 48}
+_HASH_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+_EMPTY_HASHES = {name: ctor(b"").digest() for name, ctor in _HASH_CONSTRUCTORS.items()}
+
+
+cdef int _hash_length(str hash_name) except -1:
+    try:
+        return HASH_LENGTHS[hash_name]
+    except KeyError:
+        raise ValueError("unsupported hash %r" % hash_name) from None
+
+
+def empty_hash(str hash_name):
+    """Hash of the empty string: the context of Derive-Secret(., "derived", "")."""
+    return _EMPTY_HASHES[hash_name]
+
+
+def transcript_hash(str hash_name, data):
+    return _HASH_CONSTRUCTORS[hash_name](data).digest()
+
+
+cpdef bytes hkdf_extract(str hash_name, salt, ikm):
+    """HKDF-Extract (RFC 5869); an empty salt or IKM means HashLen zero bytes."""
+    cdef int n = _hash_length(hash_name)
+    if not salt:
+        salt = bytes(n)
+    if not ikm:
+        ikm = bytes(n)
+    return _hmac(salt, ikm, hash_name)
+
+
+cpdef bytes hkdf_expand(str hash_name, prk, info, Py_ssize_t length):
+    """HKDF-Expand (RFC 5869): T(i) = HMAC(PRK, T(i-1) || info || i)."""
+    cdef int n = _hash_length(hash_name)
+    if length < 0 or length > 255 * n:
+        raise ValueError("HKDF-Expand length out of range")
+    cdef bytes info_bytes = bytes(info)
+    if length <= n:                                  # the common case: one block
+        return _hmac(prk, info_bytes + b"\x01", hash_name)[:length]
+    cdef bytearray out = bytearray()
+    cdef bytes block = b""
+    cdef int i = 1
+    while len(out) < length:
+        block = _hmac(prk, block + info_bytes + bytes((i,)), hash_name)
+        out += block
+        i += 1
+    return bytes(out[:length])
+
+
+cpdef bytes hkdf_expand_label(str hash_name, secret, label, context, Py_ssize_t length):
+    """HKDF-Expand-Label: info = uint16 length || opaque "tls13 " + label<7..255>
+    || opaque context<0..255> (RFC 8446 section 7.1)."""
+    cdef bytes full_label = b"tls13 " + bytes(label)
+    cdef bytes ctx = bytes(context)
+    if len(full_label) > 255 or len(ctx) > 255 or length > 0xFFFF:
+        raise ValueError("HKDF label, context or length too long")
+    info = bytes((length >> 8, length & 0xFF, len(full_label))) + full_label + bytes((len(ctx),)) + ctx
+    return hkdf_expand(hash_name, secret, info, length)
+
+
+cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash):
+    """Derive-Secret(Secret, Label, Messages), given Transcript-Hash(Messages)."""
+    return hkdf_expand_label(hash_name, secret, label, transcript_hash, _hash_length(hash_name))
+
+
+def traffic_key_iv(str hash_name, secret, int key_length, int iv_length):
+    """The write key and IV of a traffic secret (RFC 8446 section 7.3)."""
+    return (hkdf_expand_label(hash_name, secret, b"key", b"", key_length),
+            hkdf_expand_label(hash_name, secret, b"iv", b"", iv_length))
+
+
+def finished_key(str hash_name, base_key):
+    """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length)."""
+    return hkdf_expand_label(hash_name, base_key, b"finished", b"", _hash_length(hash_name))
+
+
+def finished_verify_data(str hash_name, finished_key, transcript_hash):
+    """verify_data = HMAC(finished_key, Transcript-Hash(...)) (RFC 8446 section 4.4.4).
+    Compare it with hmac.compare_digest, never ==."""
+    return _hmac(finished_key, transcript_hash, hash_name)
+
+
+def next_traffic_secret(str hash_name, secret):
+    """application_traffic_secret_N+1 for KeyUpdate (RFC 8446 section 7.2)."""
+    return hkdf_expand_label(hash_name, secret, b"traffic upd", b"", _hash_length(hash_name))
+
+
+def resumption_psk(str hash_name, resumption_master_secret, ticket_nonce):
+    """The PSK a NewSessionTicket stands for (RFC 8446 section 4.6.1)."""
+    return hkdf_expand_label(hash_name, resumption_master_secret, b"resumption", ticket_nonce,
+                             _hash_length(hash_name))
+
+
+def export_keying_material(str hash_name, exporter_master_secret, label, context, Py_ssize_t length):
+    """TLS-Exporter(label, context_value, key_length) (RFC 8446 section 7.5)."""
+    secret = derive_secret(hash_name, exporter_master_secret, label, _EMPTY_HASHES[hash_name])
+    ctx_hash = _HASH_CONSTRUCTORS[hash_name](bytes(context or b"")).digest()
+    return hkdf_expand_label(hash_name, secret, b"exporter", ctx_hash, length)
+
+
+# TLS 1.2 (RFC 5246 section 5; RFC 7627).
+
+cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length):
+    """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to ``length``."""
+    _hash_length(hash_name)
+    cdef bytes label_seed = bytes(label) + bytes(seed)
+    cdef bytes a = label_seed
+    cdef bytearray out = bytearray()
+    while len(out) < length:
+        a = _hmac(secret, a, hash_name)
+        out += _hmac(secret, a + label_seed, hash_name)
+    return bytes(out[:length])
+
+
+def master_secret12(str hash_name, pre_master_secret, client_random, server_random):
+    """The RFC 5246 master secret (only for peers without extended master secret)."""
+    return prf12(hash_name, pre_master_secret, b"master secret",
+                 bytes(client_random) + bytes(server_random), 48)
+
+
+def extended_master_secret12(str hash_name, pre_master_secret, session_hash):
+    """The RFC 7627 master secret, bound to the handshake's session hash."""
+    return prf12(hash_name, pre_master_secret, b"extended master secret", session_hash, 48)
+
+
+def key_block12(str hash_name, master_secret, server_random, client_random, Py_ssize_t length):
+    return prf12(hash_name, master_secret, b"key expansion",
+                 bytes(server_random) + bytes(client_random), length)
+
+
+def finished12(str hash_name, master_secret, bint from_client, handshake_hash):
+    """TLS 1.2 Finished verify_data (12 bytes)."""
+    return prf12(hash_name, master_secret, b"client finished" if from_client else b"server finished",
+                 handshake_hash, 12)
+
+
+cdef class Transcript:
+    """The running hash of the handshake messages.
+
+    Messages may arrive before the hash is known (the ClientHello precedes the cipher
+    suite choice): they are kept until ``select_hash``. ``digest()`` is a snapshot;
+    the running hash goes on.
+    """
+
+    def __cinit__(self, str hash_name=None):
+        self._pending = []
+        self._hash = None
+        self.hash_name = None
+        if hash_name is not None:
+            self.select_hash(hash_name)
+
+    def select_hash(self, str hash_name):
+        if self._hash is not None:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "transcript hash already chosen")
+        self._hash = _HASH_CONSTRUCTORS[hash_name]()
+        self.hash_name = hash_name
+        for data in self._pending:
+            self._hash.update(data)
+        self._pending = None
+
+    cpdef update(self, data):
+        if self._hash is None:
+            self._pending.append(bytes(data))
+        else:
+            self._hash.update(data)
+
+    cpdef bytes digest(self):
+        if self._hash is None:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "transcript hash not chosen yet")
+        return self._hash.copy().digest()
+
+    def restart_with_message_hash(self):
+        """After a HelloRetryRequest: the transcript so far (ClientHello1) becomes the
+        synthetic message_hash message (RFC 8446 section 4.4.1)."""
+        cdef bytes h = self.digest()
+        self._hash = _HASH_CONSTRUCTORS[self.hash_name]()
+        self._hash.update(bytes((254, 0, 0, len(h))) + h)
+
+    def copy(self):
+        cdef Transcript other = Transcript.__new__(Transcript)
+        other.hash_name = self.hash_name
+        if self._hash is None:
+            other._pending = list(self._pending)
+        else:
+            other._hash = self._hash.copy()
+            other._pending = None
+        return other
+
+
+# Stages of the TLS 1.3 schedule: each secret replaces the one before it.
+cdef enum Stage:
+    EARLY = 0
+    HANDSHAKE = 1
+    MASTER = 2
+
+
+cdef class KeySchedule:
+    """The TLS 1.3 key schedule for one connection (RFC 8446 section 7.1).
+
+    ``KeySchedule(hash_name, psk=None)`` computes the early secret;
+    ``derive_handshake_secret(shared)`` and ``derive_master_secret()`` move it on.
+    Traffic secrets are derived from the current stage's secret and a transcript hash.
+    """
+
+    def __cinit__(self, str hash_name, psk=None):
+        self.hash_name = hash_name
+        self.hash_length = _hash_length(hash_name)
+        self._empty_hash = _EMPTY_HASHES[hash_name]
+        self._secret = hkdf_extract(hash_name, b"", psk or b"")
+        self._stage = EARLY
+
+    cdef int _require(self, int stage) except -1:
+        if self._stage != stage:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "key schedule used out of order")
+        return 0
+
+    @property
+    def secret(self):
+        """The current stage's secret (early, handshake or master)."""
+        return self._secret
+
+    def binder_key(self, bint external=False):
+        """binder_key for PSK binders: "ext binder" or "res binder"."""
+        self._require(EARLY)
+        return derive_secret(self.hash_name, self._secret,
+                             b"ext binder" if external else b"res binder", self._empty_hash)
+
+    def derive_handshake_secret(self, shared_secret):
+        self._require(EARLY)
+        salt = derive_secret(self.hash_name, self._secret, b"derived", self._empty_hash)
+        self._secret = hkdf_extract(self.hash_name, salt, shared_secret)
+        self._stage = HANDSHAKE
+
+    def handshake_traffic_secrets(self, transcript_hash):
+        """(client, server) handshake traffic secrets, at ServerHello."""
+        self._require(HANDSHAKE)
+        return (derive_secret(self.hash_name, self._secret, b"c hs traffic", transcript_hash),
+                derive_secret(self.hash_name, self._secret, b"s hs traffic", transcript_hash))
+
+    def derive_master_secret(self):
+        self._require(HANDSHAKE)
+        salt = derive_secret(self.hash_name, self._secret, b"derived", self._empty_hash)
+        self._secret = hkdf_extract(self.hash_name, salt, b"")
+        self._stage = MASTER
+
+    def application_traffic_secrets(self, transcript_hash):
+        """(client, server) application traffic secrets 0, at server Finished."""
+        self._require(MASTER)
+        return (derive_secret(self.hash_name, self._secret, b"c ap traffic", transcript_hash),
+                derive_secret(self.hash_name, self._secret, b"s ap traffic", transcript_hash))
+
+    def exporter_master_secret(self, transcript_hash):
+        self._require(MASTER)
+        return derive_secret(self.hash_name, self._secret, b"exp master", transcript_hash)
+
+    def resumption_master_secret(self, transcript_hash):
+        """At client Finished."""
+        self._require(MASTER)
+        return derive_secret(self.hash_name, self._secret, b"res master", transcript_hash)

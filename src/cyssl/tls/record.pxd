@@ -1,0 +1,64 @@
+from libc.stdint cimport uint64_t
+
+from cyssl.tls.span cimport Span
+
+
+cdef enum ContentType:
+    CHANGE_CIPHER_SPEC = 20
+    ALERT = 21
+    HANDSHAKE = 22
+    APPLICATION_DATA = 23
+
+cdef enum RecordSizes:
+    HEADER_LENGTH = 5
+    MAX_PLAINTEXT = 16384                    # 2^14
+    MAX_CIPHERTEXT_TLS13 = 16384 + 256       # RFC 8446 section 5.2
+    MAX_CIPHERTEXT_TLS12 = 16384 + 2048      # RFC 5246 section 6.2.3
+    TAG_LENGTH = 16
+
+
+cdef class RecordProtection:
+    """One direction's AEAD state for one key: seals or opens whole records."""
+    cdef object _encrypt_into
+    cdef object _decrypt_into
+    cdef bytearray _nonce                    # 12 bytes, rewritten per record
+    cdef unsigned char* _nonce_ptr
+    cdef bytearray _aad12                    # TLS 1.2 additional data (13 bytes)
+    cdef unsigned char* _aad12_ptr
+    cdef unsigned char _iv[12]
+    cdef Span _data
+    cdef Span _dest
+    cdef Span _aad
+    cdef readonly bint tls13
+    cdef readonly int explicit_nonce_length  # 8 for TLS 1.2 AES-GCM, else 0
+    cdef readonly uint64_t sequence
+    cdef readonly uint64_t limit
+    cdef readonly object suite
+
+    cdef void _make_nonce(self)
+    cdef int _advance(self) except -1
+    cdef int _call(self, object fn) except -1
+    cdef Py_ssize_t overhead(self)
+    cdef Py_ssize_t seal(self, int content_type, const unsigned char* data, Py_ssize_t length,
+                         object out_owner, unsigned char* out) except -1
+    cdef Py_ssize_t open(self, object owner, unsigned char* record, Py_ssize_t record_length,
+                         unsigned char* out, int* content_type) except -1
+
+
+cdef class RecordLayer:
+    """Turns a byte stream into records and records into a byte stream (one connection)."""
+    cdef bytearray _incoming
+    cdef Py_ssize_t _in_start
+    cdef bytearray _outgoing
+    cdef bytearray _plain                    # decrypted payload of the last record
+    cdef object _plain_view
+    cdef readonly RecordProtection reader
+    cdef readonly RecordProtection writer
+    cdef public int max_fragment             # outgoing plaintext per record
+    cdef public int receive_limit            # largest plaintext accepted per record
+    cdef public int plaintext_version        # legacy_record_version of unprotected records
+
+    cpdef receive(self, data)
+    cpdef object next_record(self)
+    cpdef write(self, int content_type, data)
+    cpdef bytes take_outgoing(self)

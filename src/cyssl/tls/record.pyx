@@ -1,0 +1,375 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The record layer: framing, deframing and AEAD protection (RFC 8446 section 5, RFC 5246 6.2).
+
+``RecordProtection`` holds one direction's key and sequence number and seals or
+opens whole records, for TLS 1.3 (inner plaintext with its content type and optional
+zero padding; nonce = IV xor sequence number; AAD = the record header) and TLS 1.2
+(AES-GCM with an explicit 8-byte nonce, ChaCha20-Poly1305 with an implicit one;
+AAD = seq || type || version || length). ``RecordLayer`` cuts an incoming byte stream
+into records, whatever the chunking, and frames outgoing data into records of at
+most ``max_fragment`` plaintext bytes.
+
+The AEAD calls go through `cryptography`'s ``encrypt_into``/``decrypt_into`` with
+Spans re-pointed at our buffers, so the per-record path allocates no objects and
+joins no bytes. Every length is checked against its buffer before any access, which
+is why Cython's bounds checking is off here.
+"""
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+from cyssl.crypto.aead import InvalidTag
+from cyssl.tls.errors import TLSError
+from cyssl.tls.errors cimport (BAD_RECORD_MAC, DECODE_ERROR, INTERNAL_ERROR, PROTOCOL_VERSION,
+                               RECORD_OVERFLOW, UNEXPECTED_MESSAGE)
+from cyssl.tls.span cimport Span
+
+CONTENT_TYPES = {CHANGE_CIPHER_SPEC: "change_cipher_spec", ALERT: "alert",
+                 HANDSHAKE: "handshake", APPLICATION_DATA: "application_data"}
+MAX_PLAINTEXT_LENGTH = MAX_PLAINTEXT
+cdef uint64_t SEQUENCE_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+cdef inline void put_header(unsigned char* p, int content_type, int version, Py_ssize_t length):
+    p[0] = content_type
+    p[1] = version >> 8
+    p[2] = version & 0xFF
+    p[3] = length >> 8
+    p[4] = length & 0xFF
+
+
+cdef inline void put_u64(unsigned char* p, uint64_t value):
+    cdef int i
+    for i in range(8):
+        p[i] = (value >> (56 - 8 * i)) & 0xFF
+
+
+cdef class RecordProtection:
+    """``RecordProtection(suite, key, iv, sequence=0)`` for one direction of one key.
+
+    ``iv`` is the key schedule's IV: 12 bytes, or TLS 1.2 AES-GCM's 4-byte salt.
+    """
+
+    def __cinit__(self, suite, key, iv, uint64_t sequence=0):
+        aead = suite.aead.new(key)
+        self._encrypt_into = aead.encrypt_into
+        self._decrypt_into = aead.decrypt_into
+        self.suite = suite
+        self.tls13 = suite.tls13
+        self.explicit_nonce_length = suite.explicit_nonce_length
+        if len(iv) != suite.fixed_iv_length:
+            raise ValueError("%s needs a %d-byte IV" % (suite.name, suite.fixed_iv_length))
+        cdef bytes iv_bytes = bytes(iv)
+        memcpy(self._iv, <const char*>iv_bytes, len(iv_bytes))
+        self._nonce = bytearray(12)
+        self._nonce_ptr = <unsigned char*>PyByteArray_AS_STRING(self._nonce)
+        self._aad12 = bytearray(13)
+        self._aad12_ptr = <unsigned char*>PyByteArray_AS_STRING(self._aad12)
+        self._data = Span()
+        self._dest = Span()
+        self._aad = Span()
+        self.sequence = sequence
+        self.limit = suite.aead.confidentiality_limit
+
+    cdef void _make_nonce(self):
+        """nonce = IV xor sequence number (TLS 1.3, TLS 1.2 ChaCha20), or for TLS 1.2
+        AES-GCM salt || sequence number, which is also the explicit nonce we send."""
+        cdef int i
+        cdef uint64_t seq = self.sequence
+        if self.explicit_nonce_length:
+            memcpy(self._nonce_ptr, self._iv, 4)
+            put_u64(self._nonce_ptr + 4, seq)
+        else:
+            memcpy(self._nonce_ptr, self._iv, 4)
+            for i in range(8):
+                self._nonce_ptr[4 + i] = self._iv[4 + i] ^ ((seq >> (56 - 8 * i)) & 0xFF)
+
+    cdef int _advance(self) except -1:
+        if self.sequence == SEQUENCE_MAX:
+            raise TLSError(INTERNAL_ERROR, "SEQUENCE_NUMBER_EXHAUSTED",
+                           "record sequence number would wrap")
+        self.sequence += 1
+        return 0
+
+    cdef int _call(self, object fn) except -1:
+        # The spans are left pointing where they were: they are exported only during
+        # this call, and re-pointed before the next one.
+        fn(self._nonce, self._data, self._aad, self._dest)
+        return 0
+
+    cdef Py_ssize_t overhead(self):
+        """Bytes a record adds to its plaintext (padding aside)."""
+        return HEADER_LENGTH + self.explicit_nonce_length + TAG_LENGTH + (1 if self.tls13 else 0)
+
+    cdef Py_ssize_t seal(self, int content_type, const unsigned char* data, Py_ssize_t length,
+                         object out_owner, unsigned char* out) except -1:
+        """Write one protected record for ``data`` at ``out`` (which has room for
+        ``length + overhead()`` bytes); returns the record's length."""
+        cdef Py_ssize_t body
+        if self.sequence >= self.limit:
+            raise TLSError(INTERNAL_ERROR, "KEY_USAGE_LIMIT_REACHED",
+                           "this key has protected as many records as it safely may")
+        self._make_nonce()
+        if self.tls13:
+            # Inner plaintext = content || type, encrypted in place after the header.
+            body = length + 1 + TAG_LENGTH
+            put_header(out, APPLICATION_DATA, 0x0303, body)
+            if out + HEADER_LENGTH != data:
+                memcpy(out + HEADER_LENGTH, data, length)
+            out[HEADER_LENGTH + length] = content_type
+            self._data.point(out_owner, <char*>out + HEADER_LENGTH, length + 1, True)
+            self._aad.point(out_owner, <char*>out, HEADER_LENGTH, True)
+            self._dest.point(out_owner, <char*>out + HEADER_LENGTH, body, False)
+        else:
+            body = self.explicit_nonce_length + length + TAG_LENGTH
+            put_header(out, content_type, 0x0303, body)
+            if self.explicit_nonce_length:
+                memcpy(out + HEADER_LENGTH, self._nonce_ptr + 4, 8)
+            put_u64(self._aad12_ptr, self.sequence)
+            put_header(self._aad12_ptr + 8, content_type, 0x0303, length)
+            self._data.point(None, <char*>data, length, True)
+            self._aad.point(self._aad12, <char*>self._aad12_ptr, 13, True)
+            self._dest.point(out_owner, <char*>out + HEADER_LENGTH + self.explicit_nonce_length,
+                             length + TAG_LENGTH, False)
+        self._call(self._encrypt_into)
+        self._advance()
+        return HEADER_LENGTH + body
+
+    cdef Py_ssize_t open(self, object owner, unsigned char* record, Py_ssize_t record_length,
+                         unsigned char* out, int* content_type) except -1:
+        """Authenticate and decrypt one whole record (header included) into ``out``
+        (room for record_length bytes); returns the content length and sets its type."""
+        cdef Py_ssize_t body = record_length - HEADER_LENGTH
+        cdef Py_ssize_t cipher_length = body - self.explicit_nonce_length
+        cdef Py_ssize_t n
+        cdef int ctype = record[0]
+        if cipher_length < TAG_LENGTH + (1 if self.tls13 else 0):
+            raise TLSError(BAD_RECORD_MAC, "DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+                           "protected record too short to hold a tag")
+        n = cipher_length - TAG_LENGTH
+        if self.explicit_nonce_length:
+            memcpy(self._nonce_ptr, self._iv, 4)
+            memcpy(self._nonce_ptr + 4, record + HEADER_LENGTH, 8)
+        else:
+            self._make_nonce()
+        if self.tls13:
+            self._aad.point(owner, <char*>record, HEADER_LENGTH, True)
+        else:
+            put_u64(self._aad12_ptr, self.sequence)
+            put_header(self._aad12_ptr + 8, ctype, 0x0303, n)
+            self._aad.point(self._aad12, <char*>self._aad12_ptr, 13, True)
+        self._data.point(owner, <char*>record + HEADER_LENGTH + self.explicit_nonce_length,
+                         cipher_length, True)
+        self._dest.point(owner, <char*>out, n, False)
+        try:
+            self._call(self._decrypt_into)
+        except InvalidTag:
+            raise TLSError(BAD_RECORD_MAC, "DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+                           "record failed authentication") from None
+        self._advance()
+        if self.tls13:
+            # Strip the zero padding; the last non-zero byte is the real content type.
+            while n > 0 and out[n - 1] == 0:
+                n -= 1
+            if n == 0:
+                raise TLSError(UNEXPECTED_MESSAGE, "NO_CONTENT_TYPE",
+                               "protected record has no content type")
+            n -= 1
+            ctype = out[n]
+        content_type[0] = ctype
+        return n
+
+    # Python-level entry points (tests, benchmarks and tools).
+
+    def seal_into(self, int content_type, data, out, Py_ssize_t offset=0):
+        """Write a protected record for ``data`` into writable buffer ``out`` at ``offset``;
+        returns its length."""
+        cdef Py_buffer src, dst
+        cdef Py_ssize_t n
+        PyObject_GetBuffer(data, &src, PyBUF_SIMPLE)
+        try:
+            PyObject_GetBuffer(out, &dst, PyBUF_WRITABLE)
+            try:
+                if src.len > MAX_PLAINTEXT:
+                    raise ValueError("record plaintext over 2^14 bytes")
+                if offset < 0 or dst.len - offset < src.len + self.overhead():
+                    raise ValueError("output buffer too small")
+                n = self.seal(content_type, <const unsigned char*>src.buf, src.len,
+                              out, <unsigned char*>dst.buf + offset)
+            finally:
+                PyBuffer_Release(&dst)
+        finally:
+            PyBuffer_Release(&src)
+        return n
+
+    def open_into(self, record, out):
+        """Open the whole protected record in ``record`` into writable ``out``;
+        returns ``(content_type, length)``."""
+        cdef Py_buffer src, dst
+        cdef int ctype = 0
+        cdef Py_ssize_t n
+        PyObject_GetBuffer(record, &src, PyBUF_SIMPLE)
+        try:
+            PyObject_GetBuffer(out, &dst, PyBUF_WRITABLE)
+            try:
+                if src.len < HEADER_LENGTH or dst.len < src.len - HEADER_LENGTH:
+                    raise ValueError("record or output buffer too small")
+                n = self.open(record, <unsigned char*>src.buf, src.len, <unsigned char*>dst.buf, &ctype)
+            finally:
+                PyBuffer_Release(&dst)
+        finally:
+            PyBuffer_Release(&src)
+        return ctype, n
+
+    def seal_record(self, int content_type, data):
+        """One protected record as bytes."""
+        out = bytearray(len(data) + self.overhead())
+        return bytes(out[:self.seal_into(content_type, data, out)])
+
+    def open_record(self, record):
+        """``(content_type, plaintext bytes)`` of one whole protected record."""
+        out = bytearray(max(len(record) - HEADER_LENGTH, 0))
+        ctype, n = self.open_into(record, out)
+        return ctype, bytes(out[:n])
+
+    @property
+    def exhausted(self):
+        """True once this key has reached its usage limit: time for a KeyUpdate."""
+        return self.sequence >= self.limit
+
+
+cdef class RecordLayer:
+    """``receive(bytes)`` then ``next_record()`` until None; ``write(type, data)`` then
+    ``take_outgoing()``. Protection is switched per direction with ``set_reader`` /
+    ``set_writer`` (None means plaintext, as before the first key)."""
+
+    def __cinit__(self):
+        self._incoming = bytearray()
+        self._in_start = 0
+        self._outgoing = bytearray()
+        self._plain = None
+        self.reader = None
+        self.writer = None
+        self.max_fragment = MAX_PLAINTEXT
+        self.receive_limit = MAX_PLAINTEXT
+        self.plaintext_version = 0x0303
+
+    def set_reader(self, RecordProtection protection):
+        self.reader = protection
+
+    def set_writer(self, RecordProtection protection):
+        self.writer = protection
+
+    @property
+    def incoming_size(self):
+        """Received bytes not yet returned as records."""
+        return PyByteArray_GET_SIZE(self._incoming) - self._in_start
+
+    @property
+    def outgoing_size(self):
+        return PyByteArray_GET_SIZE(self._outgoing)
+
+    cpdef receive(self, data):
+        """Buffer received bytes (any chunking: partial records, several records)."""
+        if self._in_start:
+            del self._incoming[:self._in_start]   # O(1): bytearray moves its start
+            self._in_start = 0
+        self._incoming += data
+
+    cpdef object next_record(self):
+        """The next whole record as ``(content_type, payload)``, or None until more bytes
+        arrive. ``payload`` is a memoryview valid until the next call."""
+        cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._incoming) - self._in_start
+        cdef unsigned char* p
+        cdef int ctype, limit
+        cdef Py_ssize_t length, n
+        if avail < HEADER_LENGTH:
+            return None
+        p = <unsigned char*>PyByteArray_AS_STRING(self._incoming) + self._in_start
+        ctype = p[0]
+        length = (p[3] << 8) | p[4]
+        # Judge the header before waiting for the body, so junk fails at once.
+        if p[1] != 3:
+            raise TLSError(PROTOCOL_VERSION, "WRONG_VERSION_NUMBER",
+                           "not a TLS record (version byte %d)" % p[1])
+        if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
+            raise TLSError(UNEXPECTED_MESSAGE, "BAD_RECORD_TYPE", "unknown record type %d" % ctype)
+        protected = self.reader is not None and not (self.reader.tls13 and ctype == CHANGE_CIPHER_SPEC)
+        if protected and not self.reader.tls13 and p[2] != 3:
+            # TLS 1.2 records carry the negotiated version (and the AAD repeats it).
+            raise TLSError(PROTOCOL_VERSION, "WRONG_VERSION_NUMBER",
+                           "record version 3.%d on a TLS 1.2 connection" % p[2])
+        if not protected:
+            limit = MAX_PLAINTEXT
+        elif self.reader.tls13:
+            limit = MAX_CIPHERTEXT_TLS13
+        else:
+            limit = MAX_CIPHERTEXT_TLS12
+        if length > limit:
+            raise TLSError(RECORD_OVERFLOW, "PACKET_LENGTH_TOO_LONG" if not protected
+                           else "ENCRYPTED_LENGTH_TOO_LONG",
+                           "record of %d bytes exceeds the limit of %d" % (length, limit))
+        if avail < HEADER_LENGTH + length:
+            return None
+        if self._plain is None:
+            self._plain = bytearray(MAX_CIPHERTEXT_TLS12)
+            self._plain_view = memoryview(self._plain)
+        self._in_start += HEADER_LENGTH + length
+        cdef unsigned char* plain = <unsigned char*>PyByteArray_AS_STRING(self._plain)
+        if protected:
+            if self.reader.tls13 and ctype != APPLICATION_DATA:
+                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
+                               "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
+            n = self.reader.open(self._incoming, p, HEADER_LENGTH + length, plain, &ctype)
+        else:
+            n = length
+            memcpy(plain, p + HEADER_LENGTH, n)
+        if n > self.receive_limit:
+            raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
+                           "record plaintext of %d bytes exceeds %d" % (n, self.receive_limit))
+        if n == 0 and (ctype == HANDSHAKE or ctype == ALERT):
+            # RFC 8446 section 5.1: no zero-length handshake (or alert) fragments.
+            raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
+                           "zero-length %s record" % CONTENT_TYPES[ctype])
+        return ctype, self._plain_view[:n]
+
+    cpdef write(self, int content_type, data):
+        """Frame ``data`` into records of at most ``max_fragment`` bytes, protected when a
+        writer is set, appended to the outgoing stream. Empty data makes one empty record."""
+        cdef Py_buffer src
+        cdef Py_ssize_t done = 0, frag, used, room
+        cdef Py_ssize_t overhead = self.writer.overhead() if self.writer is not None else HEADER_LENGTH
+        cdef unsigned char* out
+        if self.max_fragment < 1 or self.max_fragment > MAX_PLAINTEXT:
+            raise ValueError("max_fragment must be within 1..16384")
+        cdef Py_ssize_t start = PyByteArray_GET_SIZE(self._outgoing)
+        PyObject_GetBuffer(data, &src, PyBUF_SIMPLE)
+        try:
+            while True:
+                frag = min(src.len - done, <Py_ssize_t>self.max_fragment)
+                used = PyByteArray_GET_SIZE(self._outgoing)
+                PyByteArray_Resize(self._outgoing, used + frag + overhead)
+                out = <unsigned char*>PyByteArray_AS_STRING(self._outgoing) + used
+                if self.writer is None:
+                    put_header(out, content_type, self.plaintext_version, frag)
+                    memcpy(out + HEADER_LENGTH, <const unsigned char*>src.buf + done, frag)
+                else:
+                    self.writer.seal(content_type, <const unsigned char*>src.buf + done, frag,
+                                     self._outgoing, out)
+                done += frag
+                if done >= src.len:
+                    break
+        except BaseException:
+            PyByteArray_Resize(self._outgoing, start)   # all of ``data`` or none of it
+            raise
+        finally:
+            PyBuffer_Release(&src)
+
+    cpdef bytes take_outgoing(self):
+        """All framed bytes waiting to be sent; the stream is emptied."""
+        cdef bytes data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._outgoing),
+                                                    PyByteArray_GET_SIZE(self._outgoing))
+        PyByteArray_Resize(self._outgoing, 0)
+        return data

@@ -1,0 +1,61 @@
+"""The cipher suites cyssl speaks: TLS 1.3's three, and TLS 1.2's ECDHE + AEAD subset.
+
+No CBC, no RSA key exchange, no static DH: the table is the whole policy.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+from cyssl.crypto.aead import AEADAlgorithm, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305
+
+
+@dataclass(frozen=True)
+class CipherSuite:
+    code: int
+    name: str                   # IANA name (TLS 1.3 suites are also named so by OpenSSL)
+    openssl_name: str
+    version: int                # 0x0304 or 0x0303
+    aead: AEADAlgorithm
+    hash_name: str              # hashlib name for HKDF / PRF and the transcript
+    auth: Optional[str] = None  # TLS 1.2 only: "ECDSA" or "RSA"
+
+    @property
+    def tls13(self):
+        return self.version == 0x0304
+
+    @property
+    def fixed_iv_length(self):
+        """IV bytes from the key schedule: 12, except TLS 1.2 AES-GCM's 4-byte salt."""
+        if self.tls13 or self.aead is CHACHA20_POLY1305:
+            return 12
+        return 4
+
+    @property
+    def explicit_nonce_length(self):
+        """Per-record nonce bytes on the wire: 8 for TLS 1.2 AES-GCM (RFC 5288), else 0."""
+        return 12 - self.fixed_iv_length
+
+
+TLS13_SUITES = (
+    CipherSuite(0x1301, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", 0x0304, AES_128_GCM, "sha256"),
+    CipherSuite(0x1302, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", 0x0304, AES_256_GCM, "sha384"),
+    CipherSuite(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", 0x0304,
+                CHACHA20_POLY1305, "sha256"),
+)
+
+TLS12_SUITES = (
+    CipherSuite(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256",
+                0x0303, AES_128_GCM, "sha256", "ECDSA"),
+    CipherSuite(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                0x0303, AES_256_GCM, "sha384", "ECDSA"),
+    CipherSuite(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
+                0x0303, CHACHA20_POLY1305, "sha256", "ECDSA"),
+    CipherSuite(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+                0x0303, AES_128_GCM, "sha256", "RSA"),
+    CipherSuite(0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+                0x0303, AES_256_GCM, "sha384", "RSA"),
+    CipherSuite(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305",
+                0x0303, CHACHA20_POLY1305, "sha256", "RSA"),
+)
+
+ALL_SUITES = TLS13_SUITES + TLS12_SUITES
+BY_CODE = {suite.code: suite for suite in ALL_SUITES}

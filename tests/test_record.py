@@ -1,0 +1,387 @@
+"""Record layer: framing, deframing and AEAD protection for TLS 1.3 and TLS 1.2."""
+import os
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cyssl.tls.errors import TLSError
+from cyssl.tls.record import RecordLayer, RecordProtection
+from cyssl.tls.suites import ALL_SUITES, TLS12_SUITES, TLS13_SUITES
+
+CCS, ALERT, HANDSHAKE, APPDATA = 20, 21, 22, 23
+SIZES = [0, 1, 2, 255, 256, 1000, 16383, 16384]
+suite_ids = [s.name for s in ALL_SUITES]
+
+
+def new_keys(suite):
+    return os.urandom(suite.aead.key_length), os.urandom(suite.fixed_iv_length)
+
+
+def pair(suite):
+    key, iv = new_keys(suite)
+    return RecordProtection(suite, key, iv), RecordProtection(suite, key, iv)
+
+
+def writer_layer(suite, key, iv):
+    layer = RecordLayer()
+    layer.set_writer(RecordProtection(suite, key, iv))
+    return layer
+
+
+def reader_layer(suite, key, iv):
+    layer = RecordLayer()
+    layer.set_reader(RecordProtection(suite, key, iv))
+    return layer
+
+
+def drain(reader):
+    records = []
+    while (record := reader.next_record()) is not None:
+        records.append((record[0], bytes(record[1])))
+    return records
+
+
+def expect_alert(name, fn):
+    with pytest.raises(TLSError) as info:
+        fn()
+    assert info.value.alert_name == name, info.value
+    return info.value
+
+
+def sample_stream(suite, key, iv):
+    writer = writer_layer(suite, key, iv)
+    writer.write(HANDSHAKE, b"h" * 40)
+    writer.write(APPDATA, b"")
+    writer.write(APPDATA, bytes(range(100)))
+    writer.write(ALERT, b"\x01\x00")
+    return writer.take_outgoing()
+
+
+EXPECTED_SAMPLE = [(HANDSHAKE, b"h" * 40), (APPDATA, b""), (APPDATA, bytes(range(100))),
+                   (ALERT, b"\x01\x00")]
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES, ids=suite_ids)
+@pytest.mark.parametrize("size", SIZES)
+def test_round_trip_every_suite_and_size(suite, size):
+    sealer, opener = pair(suite)
+    for content_type in (HANDSHAKE, APPDATA):
+        data = os.urandom(max(size, 1) if content_type == HANDSHAKE else size)
+        record = sealer.seal_record(content_type, data)
+        expansion = 5 + 16 + (1 if suite.tls13 else suite.explicit_nonce_length)
+        assert len(record) == len(data) + expansion
+        assert record[0] == (APPDATA if suite.tls13 else content_type)
+        assert record[1:3] == b"\x03\x03"
+        assert int.from_bytes(record[3:5], "big") == len(record) - 5
+        assert opener.open_record(record) == (content_type, data)
+    assert sealer.sequence == opener.sequence == 2
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES, ids=suite_ids)
+def test_stream_cut_at_every_byte_position_deframes_identically(suite):
+    key, iv = new_keys(suite)
+    stream = sample_stream(suite, key, iv)
+    for cut in range(len(stream) + 1):
+        reader = reader_layer(suite, key, iv)
+        got = []
+        for chunk in (stream[:cut], stream[cut:]):
+            reader.receive(chunk)
+            got += drain(reader)
+        assert got == EXPECTED_SAMPLE, cut
+        assert reader.incoming_size == 0
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_stream_fed_one_byte_at_a_time(suite):
+    key, iv = new_keys(suite)
+    stream = sample_stream(suite, key, iv)
+    reader = reader_layer(suite, key, iv)
+    got = []
+    for i in range(len(stream)):
+        reader.receive(stream[i:i + 1])
+        got += drain(reader)
+    assert got == EXPECTED_SAMPLE
+
+
+def test_plaintext_records_before_keys():
+    writer, reader = RecordLayer(), RecordLayer()
+    writer.plaintext_version = 0x0301          # an initial ClientHello may say TLS 1.0
+    writer.write(HANDSHAKE, b"\x01\x00\x00\x00")
+    stream = writer.take_outgoing()
+    assert stream == bytes.fromhex("16 0301 0004 01000000")
+    reader.receive(stream)
+    assert drain(reader) == [(HANDSHAKE, b"\x01\x00\x00\x00")]
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[2]], ids=lambda s: s.name)
+def test_fragmentation_respects_max_fragment(suite):
+    key, iv = new_keys(suite)
+    writer, reader = writer_layer(suite, key, iv), reader_layer(suite, key, iv)
+    data = os.urandom(40000)
+    writer.write(APPDATA, data)                # default: 2^14 per record
+    reader.receive(writer.take_outgoing())
+    records = drain(reader)
+    assert [len(p) for _, p in records] == [16384, 16384, 40000 - 32768]
+    writer.max_fragment = 1000                 # e.g. a peer's record_size_limit
+    writer.write(APPDATA, data)
+    reader.receive(writer.take_outgoing())
+    records = drain(reader)
+    assert all(len(p) <= 1000 for _, p in records) and len(records) == 40
+    assert b"".join(p for _, p in records) == data
+    writer.max_fragment = 0
+    with pytest.raises(ValueError):
+        writer.write(APPDATA, b"x")
+
+
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
+def test_tls13_padding_is_stripped(suite):
+    key, iv = new_keys(suite)
+    aead = suite.aead.new(key)
+    inner = b"hello" + bytes([HANDSHAKE]) + bytes(300)
+    length = len(inner) + 16
+    header = bytes([APPDATA, 3, 3, length >> 8, length & 0xFF])
+    record = header + aead.encrypt(iv, inner, header)     # sequence 0: nonce == IV
+    assert RecordProtection(suite, key, iv).open_record(record) == (HANDSHAKE, b"hello")
+
+
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
+def test_tls13_all_zero_inner_plaintext_is_unexpected_message(suite):
+    key, iv = new_keys(suite)
+    inner = bytes(20)
+    header = bytes([APPDATA, 3, 3, 0, len(inner) + 16])
+    record = header + suite.aead.new(key).encrypt(iv, inner, header)
+    expect_alert("unexpected_message", lambda: RecordProtection(suite, key, iv).open_record(record))
+
+
+@pytest.mark.parametrize("suite", TLS12_SUITES, ids=lambda s: s.name)
+def test_tls12_nonce_and_additional_data_follow_rfc5246(suite):
+    """An independent computation of the TLS 1.2 AEAD record (RFC 5288, RFC 7905)."""
+    key, iv = new_keys(suite)
+    sealer = RecordProtection(suite, key, iv, sequence=0x01020304)
+    record = sealer.seal_record(HANDSHAKE, b"payload")
+    seq = (0x01020304).to_bytes(8, "big")
+    if suite.explicit_nonce_length:
+        nonce = iv + seq
+        assert record[5:13] == seq             # the explicit nonce is the sequence number
+        ciphertext = record[13:]
+    else:
+        nonce = bytes(a ^ b for a, b in zip(iv, bytes(4) + seq))
+        ciphertext = record[5:]
+    aad = seq + bytes([HANDSHAKE, 3, 3, 0, 7])
+    assert suite.aead.new(key).decrypt(nonce, ciphertext, aad) == b"payload"
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES, ids=suite_ids)
+def test_every_flipped_ciphertext_or_tag_byte_is_bad_record_mac(suite):
+    sealer, _ = pair(suite)
+    key, iv = new_keys(suite)
+    sealer = RecordProtection(suite, key, iv)
+    record = sealer.seal_record(APPDATA, b"sixteen byte msg")
+    for position in range(5, len(record)):
+        tampered = bytearray(record)
+        tampered[position] ^= 0x01
+        expect_alert("bad_record_mac",
+                     lambda: RecordProtection(suite, key, iv).open_record(bytes(tampered)))
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES, ids=suite_ids)
+def test_flipped_header_bytes_never_yield_data(suite):
+    key, iv = new_keys(suite)
+    record = RecordProtection(suite, key, iv).seal_record(APPDATA, b"x" * 100)
+    for position in range(5):
+        for bit in range(8):
+            tampered = bytearray(record)
+            tampered[position] ^= 1 << bit
+            reader = reader_layer(suite, key, iv)
+            reader.receive(bytes(tampered))
+            try:
+                result = reader.next_record()
+            except TLSError as err:
+                assert err.alert_name in ("bad_record_mac", "record_overflow", "protocol_version",
+                                          "unexpected_message"), (position, bit, err)
+            else:
+                assert result is None, (position, bit)      # length grew: waits for more
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_header_version_minor_is_authenticated_or_checked(suite):
+    key, iv = new_keys(suite)
+    record = bytearray(RecordProtection(suite, key, iv).seal_record(APPDATA, b"data"))
+    record[2] = 0x01
+    reader = reader_layer(suite, key, iv)
+    reader.receive(bytes(record))
+    expect_alert("bad_record_mac" if suite.tls13 else "protocol_version", reader.next_record)
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[2], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_reordered_or_replayed_records_fail(suite):
+    key, iv = new_keys(suite)
+    sealer = RecordProtection(suite, key, iv)
+    first, second = sealer.seal_record(APPDATA, b"1"), sealer.seal_record(APPDATA, b"2")
+    expect_alert("bad_record_mac", lambda: RecordProtection(suite, key, iv).open_record(second))
+    opener = RecordProtection(suite, key, iv)
+    opener.open_record(first)
+    expect_alert("bad_record_mac", lambda: opener.open_record(first))
+
+
+@pytest.mark.parametrize("suite", ALL_SUITES, ids=suite_ids)
+def test_too_short_protected_record_is_bad_record_mac(suite):
+    key, iv = new_keys(suite)
+    for body in range(0, 16 + suite.explicit_nonce_length + 1):
+        reader = reader_layer(suite, key, iv)
+        reader.receive(bytes([APPDATA, 3, 3, 0, body]) + bytes(body))
+        expect_alert("bad_record_mac", reader.next_record)
+
+
+@pytest.mark.parametrize("protection,limit", [(None, 16384), (TLS13_SUITES[0], 16384 + 256),
+                                              (TLS12_SUITES[0], 16384 + 2048)],
+                         ids=["plaintext", "tls13", "tls12"])
+def test_oversize_record_header_is_record_overflow_before_the_body_arrives(protection, limit):
+    reader = RecordLayer()
+    if protection is not None:
+        reader.set_reader(RecordProtection(protection, *new_keys(protection)))
+    ok = bytes([APPDATA, 3, 3]) + limit.to_bytes(2, "big")
+    reader.receive(ok)
+    assert reader.next_record() is None            # legal length: waits for the body
+    reader = RecordLayer()
+    if protection is not None:
+        reader.set_reader(RecordProtection(protection, *new_keys(protection)))
+    reader.receive(bytes([APPDATA, 3, 3]) + (limit + 1).to_bytes(2, "big"))
+    expect_alert("record_overflow", reader.next_record)
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[2]], ids=lambda s: s.name)
+def test_decrypted_plaintext_over_limit_is_record_overflow(suite):
+    key, iv = new_keys(suite)
+    aead = suite.aead.new(key)
+    content = bytes(16385)
+    if suite.tls13:
+        inner = content + bytes([APPDATA])
+        header = bytes([APPDATA, 3, 3]) + (len(inner) + 16).to_bytes(2, "big")
+        record = header + aead.encrypt(iv, inner, header)
+    else:
+        nonce = iv
+        aad = bytes(8) + bytes([APPDATA, 3, 3]) + len(content).to_bytes(2, "big")
+        body = aead.encrypt(nonce, content, aad)
+        record = bytes([APPDATA, 3, 3]) + len(body).to_bytes(2, "big") + body
+    reader = reader_layer(suite, key, iv)
+    reader.receive(record)
+    expect_alert("record_overflow", reader.next_record)
+
+
+def test_receive_limit_lowers_accepted_plaintext():
+    suite = TLS13_SUITES[0]
+    key, iv = new_keys(suite)
+    writer, reader = writer_layer(suite, key, iv), reader_layer(suite, key, iv)
+    reader.receive_limit = 511            # as after advertising record_size_limit 512
+    writer.write(APPDATA, bytes(511))
+    reader.receive(writer.take_outgoing())
+    assert len(drain(reader)[0][1]) == 511
+    writer.write(APPDATA, bytes(512))
+    reader.receive(writer.take_outgoing())
+    expect_alert("record_overflow", reader.next_record)
+
+
+def test_malformed_headers_fail_at_once():
+    reader = RecordLayer()
+    reader.receive(b"GET / HTTP/1.1\r\n")
+    err = expect_alert("protocol_version", reader.next_record)
+    assert err.reason == "WRONG_VERSION_NUMBER"
+    for content_type in (0, 19, 24, 255):
+        reader = RecordLayer()
+        reader.receive(bytes([content_type, 3, 3, 0, 1, 0]))
+        expect_alert("unexpected_message", reader.next_record)
+
+
+def test_partial_header_waits():
+    reader = RecordLayer()
+    for i in range(5):
+        reader.receive(bytes([HANDSHAKE, 3, 3, 0, 1])[i:i + 1])
+        assert reader.next_record() is None
+    reader.receive(b"\x01")
+    assert drain(reader) == [(HANDSHAKE, b"\x01")]
+
+
+def test_zero_length_handshake_or_alert_record_is_refused():
+    for content_type in (HANDSHAKE, ALERT):
+        reader = RecordLayer()
+        reader.receive(bytes([content_type, 3, 3, 0, 0]))
+        expect_alert("unexpected_message", reader.next_record)
+    reader = RecordLayer()
+    reader.receive(bytes([APPDATA, 3, 3, 0, 0]))
+    assert drain(reader) == [(APPDATA, b"")]
+
+
+def test_tls13_unprotected_records_after_keys():
+    suite = TLS13_SUITES[0]
+    reader = reader_layer(suite, *new_keys(suite))
+    reader.receive(bytes([CCS, 3, 3, 0, 1, 1]))           # middlebox-compatibility CCS
+    assert drain(reader) == [(CCS, b"\x01")]
+    reader.receive(bytes([HANDSHAKE, 3, 3, 0, 1, 1]))
+    expect_alert("unexpected_message", reader.next_record)
+
+
+def test_sequence_number_wrap_is_refused():
+    suite = TLS13_SUITES[2]                                # ChaCha20: no usage limit first
+    key, iv = new_keys(suite)
+    sealer = RecordProtection(suite, key, iv, sequence=2**64 - 2)
+    opener = RecordProtection(suite, key, iv, sequence=2**64 - 2)
+    assert opener.open_record(sealer.seal_record(APPDATA, b"last")) == (APPDATA, b"last")
+    assert sealer.sequence == 2**64 - 1
+    expect_alert("internal_error", lambda: sealer.seal_record(APPDATA, b"wraps"))
+
+
+def test_key_usage_limit_stops_sealing_and_keeps_the_stream_intact():
+    suite = TLS13_SUITES[0]
+    key, iv = new_keys(suite)
+    protection = RecordProtection(suite, key, iv, sequence=suite.aead.confidentiality_limit - 1)
+    assert not protection.exhausted
+    layer = RecordLayer()
+    layer.set_writer(protection)
+    layer.write(APPDATA, b"one more")
+    assert protection.exhausted
+    before = layer.outgoing_size
+    err = expect_alert("internal_error", lambda: layer.write(APPDATA, b"x" * 40000))
+    assert err.reason == "KEY_USAGE_LIMIT_REACHED"
+    assert layer.outgoing_size == before                  # nothing half-written
+
+
+def test_aes_gcm_limit_is_rfc8446_figure():
+    assert TLS13_SUITES[0].aead.confidentiality_limit == int(2 ** 24.5)
+
+
+def test_rejects_wrong_key_and_iv_lengths():
+    suite = TLS13_SUITES[0]
+    with pytest.raises(ValueError):
+        RecordProtection(suite, bytes(15), bytes(12))
+    with pytest.raises(ValueError):
+        RecordProtection(suite, bytes(16), bytes(4))
+    with pytest.raises(ValueError):
+        RecordProtection(TLS12_SUITES[0], bytes(16), bytes(12))
+
+
+@pytest.mark.parametrize("vectors", ["rfc8448_simple", "rfc8448_hrr"])
+def test_rfc8448_records(vectors, request):
+    """Every protected record printed in RFC 8448 sections 3 and 5, both ways."""
+    data = request.getfixturevalue(vectors)
+    suite = TLS13_SUITES[0]
+    assert data["cipher_suite"] == suite.name
+    assert data["record_examples"]
+    for example in data["record_examples"]:
+        key, iv = bytes.fromhex(example["key"]), bytes.fromhex(example["iv"])
+        inner = bytes.fromhex(example["inner_plaintext"])
+        expected = bytes.fromhex(example["protected_record"])
+        content, content_type = inner[:-1], inner[-1]
+        sealer = RecordProtection(suite, key, iv, sequence=example["seq"])
+        assert sealer.seal_record(content_type, content) == expected, example["description"]
+        opener = RecordProtection(suite, key, iv, sequence=example["seq"])
+        assert opener.open_record(expected) == (content_type, content)
+
+
+def test_bare_aead_agrees_with_rfc8448_first_server_record(rfc8448_simple):
+    """Sanity of the vectors themselves, independent of cyssl."""
+    example = rfc8448_simple["record_examples"][0]
+    record = bytes.fromhex(example["protected_record"])
+    nonce = bytes.fromhex(example["iv"])                   # sequence 0
+    inner = AESGCM(bytes.fromhex(example["key"])).decrypt(nonce, record[5:], record[:5])
+    assert inner == bytes.fromhex(example["inner_plaintext"])
