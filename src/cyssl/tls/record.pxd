@@ -49,6 +49,8 @@ cdef class RecordLayer:
     """Turns a byte stream into records and records into a byte stream (one connection)."""
     cdef bytearray _incoming
     cdef Py_ssize_t _in_start
+    cdef bytes _borrowed                     # a received bytes object parsed in place
+    cdef Py_ssize_t _borrow_start
     cdef bytearray _outgoing
     cdef bytearray _plain                    # decrypted payload of the last record
     cdef object _plain_view
@@ -58,6 +60,7 @@ cdef class RecordLayer:
     cdef public int receive_limit            # largest plaintext accepted per record
     cdef public int plaintext_version        # legacy_record_version of unprotected records
 
+    cdef int _unborrow(self) except -1
     cpdef receive(self, data)
     cpdef object next_record(self)
     cpdef write(self, int content_type, data)

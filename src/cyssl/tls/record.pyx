@@ -15,7 +15,7 @@ joins no bytes. Every length is checked against its buffer before any access, wh
 is why Cython's bounds checking is off here.
 """
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -214,8 +214,10 @@ cdef class RecordProtection:
         try:
             PyObject_GetBuffer(out, &dst, PyBUF_WRITABLE)
             try:
-                if src.len < HEADER_LENGTH or dst.len < src.len - HEADER_LENGTH:
-                    raise ValueError("record or output buffer too small")
+                if src.len < HEADER_LENGTH:
+                    raise ValueError("not a whole record")
+                if dst.len < src.len - HEADER_LENGTH - self.explicit_nonce_length - TAG_LENGTH:
+                    raise ValueError("output buffer too small")
                 n = self.open(record, <unsigned char*>src.buf, src.len, <unsigned char*>dst.buf, &ctype)
             finally:
                 PyBuffer_Release(&dst)
@@ -248,6 +250,8 @@ cdef class RecordLayer:
     def __cinit__(self):
         self._incoming = bytearray()
         self._in_start = 0
+        self._borrowed = None
+        self._borrow_start = 0
         self._outgoing = bytearray()
         self._plain = None
         self.reader = None
@@ -265,29 +269,56 @@ cdef class RecordLayer:
     @property
     def incoming_size(self):
         """Received bytes not yet returned as records."""
-        return PyByteArray_GET_SIZE(self._incoming) - self._in_start
+        cdef Py_ssize_t n = PyByteArray_GET_SIZE(self._incoming) - self._in_start
+        if self._borrowed is not None:
+            n += PyBytes_GET_SIZE(self._borrowed) - self._borrow_start
+        return n
 
     @property
     def outgoing_size(self):
         return PyByteArray_GET_SIZE(self._outgoing)
 
+    cdef int _unborrow(self) except -1:
+        """Move the unparsed rest of a borrowed bytes object into the receive buffer."""
+        if self._borrowed is not None:
+            self._incoming += self._borrowed[self._borrow_start:]
+            self._borrowed = None
+        return 0
+
     cpdef receive(self, data):
-        """Buffer received bytes (any chunking: partial records, several records)."""
+        """Buffer received bytes (any chunking: partial records, several records).
+
+        A ``bytes`` object arriving while nothing is buffered is parsed in place, without
+        a copy (bytes cannot change under us); only an incomplete tail is ever copied."""
         if self._in_start:
             del self._incoming[:self._in_start]   # O(1): bytearray moves its start
             self._in_start = 0
+        if type(data) is bytes and self._borrowed is None and not PyByteArray_GET_SIZE(self._incoming):
+            self._borrowed = <bytes>data
+            self._borrow_start = 0
+            return
+        self._unborrow()
         self._incoming += data
 
     cpdef object next_record(self):
         """The next whole record as ``(content_type, payload)``, or None until more bytes
         arrive. ``payload`` is a memoryview valid until the next call."""
-        cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._incoming) - self._in_start
+        cdef object owner
+        cdef Py_ssize_t avail
         cdef unsigned char* p
         cdef int ctype, limit
         cdef Py_ssize_t length, n
+        if self._borrowed is not None:
+            owner = self._borrowed
+            avail = PyBytes_GET_SIZE(self._borrowed) - self._borrow_start
+            p = <unsigned char*>PyBytes_AS_STRING(self._borrowed) + self._borrow_start
+        else:
+            owner = self._incoming
+            avail = PyByteArray_GET_SIZE(self._incoming) - self._in_start
+            p = <unsigned char*>PyByteArray_AS_STRING(self._incoming) + self._in_start
         if avail < HEADER_LENGTH:
+            self._unborrow()
             return None
-        p = <unsigned char*>PyByteArray_AS_STRING(self._incoming) + self._in_start
         ctype = p[0]
         length = (p[3] << 8) | p[4]
         # Judge the header before waiting for the body, so junk fails at once.
@@ -312,17 +343,23 @@ cdef class RecordLayer:
                            else "ENCRYPTED_LENGTH_TOO_LONG",
                            "record of %d bytes exceeds the limit of %d" % (length, limit))
         if avail < HEADER_LENGTH + length:
+            self._unborrow()
             return None
         if self._plain is None:
             self._plain = bytearray(MAX_CIPHERTEXT_TLS12)
             self._plain_view = memoryview(self._plain)
-        self._in_start += HEADER_LENGTH + length
+        if self._borrowed is not None:
+            self._borrow_start += HEADER_LENGTH + length
+            if self._borrow_start == PyBytes_GET_SIZE(self._borrowed):
+                self._borrowed = None
+        else:
+            self._in_start += HEADER_LENGTH + length
         cdef unsigned char* plain = <unsigned char*>PyByteArray_AS_STRING(self._plain)
         if protected:
             if self.reader.tls13 and ctype != APPLICATION_DATA:
                 raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
                                "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
-            n = self.reader.open(self._incoming, p, HEADER_LENGTH + length, plain, &ctype)
+            n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype)
         else:
             n = length
             memcpy(plain, p + HEADER_LENGTH, n)
