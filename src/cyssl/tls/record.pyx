@@ -360,6 +360,8 @@ cdef class RecordLayer:
                 raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
                                "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
             n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype)
+            if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
+                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD", "protected change_cipher_spec")
         else:
             n = length
             memcpy(plain, p + HEADER_LENGTH, n)

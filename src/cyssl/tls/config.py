@@ -1,0 +1,94 @@
+"""What one side of a TLS connection is configured to do: the engine's policy knobs.
+
+The ssl-compatible face builds a ``TLSConfig`` from an ``SSLContext``; the engine only
+reads it. Plain Python: nothing here is on a hot path.
+"""
+import os
+import platform
+
+from cyssl.crypto import groups as _groups
+from cyssl.crypto import signatures as _signatures
+from cyssl.tls.suites import TLS13_SUITES
+
+VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED = 0, 1, 2
+
+
+def _cpu_has_aes():
+    """Whether the CPU has AES instructions: then AES-GCM beats ChaCha20-Poly1305."""
+    machine = platform.machine().lower()
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        # macOS / Windows: x86-64 and Apple silicon machines in use all have AES.
+        return machine in ("x86_64", "amd64", "arm64", "aarch64")
+    words = set(info.replace("\t", " ").replace(":", " ").split())
+    return "aes" in words
+
+
+HAS_AES_HARDWARE = _cpu_has_aes()
+
+
+def default_tls13_suites():
+    """AES-GCM first when the CPU accelerates it, otherwise ChaCha20-Poly1305 first."""
+    codes = [s.code for s in TLS13_SUITES]
+    if not HAS_AES_HARDWARE:
+        codes = [0x1303, 0x1301, 0x1302]
+    return codes
+
+
+class TLSConfig:
+    """Everything a connection needs to know that is not negotiated.
+
+    certificate_chain: DER certificates, leaf first, with ``private_key`` (a
+    cryptography key): what we present. verify_mode: VERIFY_NONE / OPTIONAL / REQUIRED.
+    trust_store: a crypto.certs.TrustStore. keylog: a callable taking one NSS key-log line.
+    """
+
+    def __init__(self, **settings):
+        self.tls13_suites = default_tls13_suites()
+        self.groups = [g for g in _groups.DEFAULT_GROUPS if _groups.supported(g)]
+        self.key_share_groups = [g for g in (0x11EC, 0x001D) if _groups.supported(g)]
+        self.signature_schemes = list(_signatures.DEFAULT_SCHEMES)
+        self.alpn_protocols = []               # bytes, our preference order
+        self.certificate_chain = []            # DER, leaf first
+        self.private_key = None
+        self.verify_mode = VERIFY_NONE
+        self.trust_store = None
+        self.check_hostname = False
+        self.check_common_name = False         # hostname_checks_common_name
+        self.partial_chain = False             # VERIFY_X509_PARTIAL_CHAIN
+        self.certificate_authorities = None    # DER names sent in CertificateRequest
+        self.num_tickets = 2
+        self.ticket_keys = None                # tickets.TicketKeys (server)
+        self.ticket_lifetime = 7200            # seconds, at most 7 days
+        self.keylog = None
+        self.record_size_limit = None          # what we announce (RFC 8449), None: not sent
+        self.max_handshake_message = 65536
+        self.server_preference = False         # OP_CIPHER_SERVER_PREFERENCE
+        self.post_handshake_auth = False       # client: offer post_handshake_auth
+        self.middlebox_compatibility = True
+        self.servername_callback = None        # server: f(connection, name) -> alert or None
+        self.now = None                        # tests: a clock override (time.time)
+        for name, value in settings.items():
+            if not hasattr(self, name):
+                raise TypeError("unknown TLSConfig setting %r" % name)
+            setattr(self, name, value)
+
+    def copy(self, **changes):
+        other = TLSConfig.__new__(TLSConfig)
+        other.__dict__.update(self.__dict__)
+        for name, value in changes.items():
+            setattr(other, name, value)
+        return other
+
+
+def keylog_to_file(path):
+    """A keylog callable appending NSS key-log lines to ``path`` (as SSLKEYLOGFILE does)."""
+    def write(line):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("ascii"))
+        finally:
+            os.close(fd)
+    return write

@@ -1,0 +1,40 @@
+from cyssl.tls.messages cimport HandshakeBuffer
+from cyssl.tls.record cimport RecordLayer
+
+
+cdef class Connection:
+    cdef readonly object config
+    cdef readonly bint server_side
+    cdef readonly RecordLayer records
+    cdef readonly HandshakeBuffer handshake_buffer
+    cdef public object handshake              # the role's state machine
+    cdef bytearray _app_data
+    cdef Py_ssize_t _app_start
+    cdef public bint handshake_complete
+    cdef public bint app_data_readable
+    cdef public bint ccs_allowed
+    cdef public bint ccs_received
+    cdef readonly bint close_received
+    cdef readonly bint close_sent
+    cdef readonly object error
+    cdef public object suite
+    cdef public bytes read_secret
+    cdef public bytes write_secret
+    cdef public object group
+    cdef public object alpn_protocol
+    cdef public object server_name
+    cdef public list peer_chain
+    cdef public list verified_chain
+    cdef public int version
+    cdef public bint resumed
+    cdef public bytes client_random
+    cdef public bytes exporter_secret
+    cdef public object session
+    cdef public int peer_signature_scheme
+
+    cdef int _on_record(self, int content_type, object payload) except -1
+    cdef int _on_alert(self, object payload) except -1
+    cpdef receive(self, data)
+    cpdef bytes outgoing(self)
+    cpdef send(self, data)
+    cpdef bytes read(self, Py_ssize_t n=*)

@@ -1,0 +1,230 @@
+# cython: language_level=3
+"""One TLS connection, sans-IO: ``receive(bytes)`` in, ``outgoing()`` bytes out.
+
+The connection owns the record layer, handshake reassembly, alerts, received
+application data and the key updates that follow the handshake; the role's handshake
+state machine (client13 / server13) decides what each handshake message means. Any
+failure is raised as TLSError after the alert it calls for has been queued for the
+peer; the connection then stays failed.
+"""
+import time
+
+from cyssl.tls import keyschedule
+from cyssl.tls.errors import TLSError, received_alert_reason, alert_name
+from cyssl.tls.errors cimport (CLOSE_NOTIFY, DECODE_ERROR, INTERNAL_ERROR, UNEXPECTED_MESSAGE,
+                               USER_CANCELED)
+from cyssl.tls.messages cimport HandshakeBuffer
+from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_message
+from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
+    CHANGE_CIPHER_SPEC, HANDSHAKE
+from cpython.bytearray cimport PyByteArray_GET_SIZE
+
+# Update our write key this many records before the AEAD limit, so a KeyUpdate always
+# fits (RFC 8446 5.5).
+KEY_UPDATE_MARGIN = 1 << 16
+
+
+cdef class Connection:
+
+    def __cinit__(self, config, bint server_side):
+        self.config = config
+        self.server_side = server_side
+        self.records = RecordLayer()
+        self.handshake_buffer = HandshakeBuffer(config.max_handshake_message)
+        self._app_data = bytearray()
+        self._app_start = 0
+        self.handshake_complete = False
+        self.app_data_readable = False
+        self.ccs_allowed = False
+        self.ccs_received = False
+        self.close_received = False
+        self.close_sent = False
+        self.error = None
+        self.peer_chain = []
+        self.verified_chain = []
+        self.version = 0
+        self.resumed = False
+        self.peer_signature_scheme = 0
+
+    # Bytes in ---------------------------------------------------------------
+
+    cpdef receive(self, data):
+        """Process received bytes: handshake progress, alerts, application data."""
+        if self.error is not None:
+            raise self.error
+        if self.close_received:
+            return                              # RFC 8446 6.1: data after close_notify is ignored
+        self.records.receive(data)
+        try:
+            while not self.close_received:
+                record = self.records.next_record()
+                if record is None:
+                    break
+                self._on_record(record[0], record[1])
+        except TLSError as err:
+            self.abort(err)
+            raise
+
+    cdef int _on_record(self, int content_type, object payload) except -1:
+        if content_type == APPLICATION_DATA:
+            if not self.app_data_readable:
+                raise unexpected_message("application data before the handshake finished",
+                                         "UNEXPECTED_RECORD")
+            self._app_data += payload
+        elif content_type == HANDSHAKE:
+            self.handshake_buffer.add(payload)
+            while True:
+                message = self.handshake_buffer.next_message()
+                if message is None:
+                    break
+                self.handshake.handle(message[0], message[1], message[2])
+                if self.error is not None:
+                    break
+        elif content_type == ALERT:
+            self._on_alert(payload)
+        else:                                   # CHANGE_CIPHER_SPEC
+            # TLS 1.3 middlebox compatibility: one CCS of 0x01, only during the handshake.
+            if bytes(payload) != b"\x01":
+                raise TLSError(UNEXPECTED_MESSAGE, "BAD_CHANGE_CIPHER_SPEC",
+                               "malformed change_cipher_spec")
+            if not self.ccs_allowed or self.ccs_received:
+                raise unexpected_message("change_cipher_spec out of place", "UNEXPECTED_CCS_MESSAGE")
+            self.ccs_received = True
+        return 0
+
+    cdef int _on_alert(self, object payload) except -1:
+        if len(payload) != 2:
+            raise TLSError(DECODE_ERROR, "BAD_ALERT", "alert of %d bytes" % len(payload))
+        cdef int level = payload[0]
+        cdef int description = payload[1]
+        if description == CLOSE_NOTIFY:
+            self.close_received = True
+            return 0
+        if description == USER_CANCELED and level == 1:
+            return 0                            # a warning; the close_notify that follows ends it
+        err = TLSError(description, received_alert_reason(description),
+                       "peer sent alert %s" % alert_name(description), received=True)
+        self.error = err
+        raise err
+
+    # Bytes out --------------------------------------------------------------
+
+    cpdef bytes outgoing(self):
+        """All bytes waiting to be sent to the peer."""
+        return self.records.take_outgoing()
+
+    def send_handshake(self, raw):
+        self.records.write(HANDSHAKE, raw)
+
+    def send_change_cipher_spec(self):
+        """The middlebox-compatibility CCS: always plaintext, whatever keys are set."""
+        writer = self.records.writer
+        self.records.set_writer(None)
+        self.records.write(CHANGE_CIPHER_SPEC, b"\x01")
+        self.records.set_writer(writer)
+
+    def send_alert(self, int description, int level=2):
+        self.records.write(ALERT, bytes((level, description)))
+
+    def abort(self, err):
+        """Fail the connection with ``err``, telling the peer unless it told us."""
+        if self.error is None:
+            self.error = err
+            if not err.received and not self.close_sent:
+                try:
+                    self.send_alert(err.alert)
+                except TLSError:
+                    pass                        # e.g. the key is exhausted: nothing more to say
+                self.close_sent = True
+
+    cpdef send(self, data):
+        """Queue application data (fragmented into records)."""
+        if self.error is not None:
+            raise self.error
+        if not self.handshake_complete:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "handshake not complete")
+        if self.close_sent:
+            raise TLSError(INTERNAL_ERROR, "PROTOCOL_IS_SHUTDOWN", "close_notify already sent")
+        cdef RecordProtection writer = self.records.writer
+        if writer.sequence + KEY_UPDATE_MARGIN + len(data) // 16384 >= writer.limit:
+            self.update_keys(False)
+        self.records.write(APPLICATION_DATA, data)
+
+    cpdef bytes read(self, Py_ssize_t n=-1):
+        """Up to ``n`` bytes of received application data (all with n < 0); b"" if none."""
+        cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._app_data) - self._app_start
+        if n < 0 or n > avail:
+            n = avail
+        cdef bytes out = bytes(self._app_data[self._app_start:self._app_start + n])
+        self._app_start += n
+        if self._app_start == PyByteArray_GET_SIZE(self._app_data):
+            del self._app_data[:]
+            self._app_start = 0
+        elif self._app_start > 65536:
+            del self._app_data[:self._app_start]
+            self._app_start = 0
+        return out
+
+    @property
+    def pending(self):
+        """Received application data not yet read."""
+        return PyByteArray_GET_SIZE(self._app_data) - self._app_start
+
+    def close(self):
+        """Send close_notify (half-close: we may still receive)."""
+        if not self.close_sent and self.error is None:
+            self.send_alert(CLOSE_NOTIFY, 1)
+            self.close_sent = True
+
+    # Keys -------------------------------------------------------------------
+
+    def _protection(self, secret):
+        suite = self.suite
+        key, iv = keyschedule.traffic_key_iv(suite.hash_name, secret, suite.aead.key_length,
+                                             suite.fixed_iv_length)
+        return RecordProtection(suite, key, iv)
+
+    def set_read_secret(self, secret):
+        if not self.handshake_buffer.empty:
+            raise unexpected_message("handshake message spans a key change",
+                                     "NOT_ON_RECORD_BOUNDARY")
+        self.read_secret = secret
+        self.records.set_reader(self._protection(secret))
+
+    def set_write_secret(self, secret):
+        self.write_secret = secret
+        self.records.set_writer(self._protection(secret))
+
+    def update_keys(self, bint request_peer=False):
+        """Send KeyUpdate and move our write key on (RFC 8446 4.6.3)."""
+        if not self.handshake_complete or self.version != 0x0304:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "KeyUpdate needs an established TLS 1.3 connection")
+        self.send_handshake(encode_key_update(request_peer))
+        self.set_write_secret(keyschedule.next_traffic_secret(self.suite.hash_name, self.write_secret))
+
+    def on_key_update(self, body):
+        """The peer's KeyUpdate: its next key for reading; answer when asked."""
+        update_requested = parse_key_update(body)
+        self.set_read_secret(keyschedule.next_traffic_secret(self.suite.hash_name, self.read_secret))
+        if update_requested and not self.close_sent:
+            self.update_keys(False)
+
+    def log_secret(self, str label, secret):
+        keylog = self.config.keylog
+        if keylog is not None:
+            keylog("%s %s %s" % (label, self.client_random.hex(), secret.hex()))
+
+    def export_keying_material(self, label, context, Py_ssize_t length):
+        """RFC 8446 7.5 exporter (RFC 5705 semantics)."""
+        if not self.handshake_complete or self.exporter_secret is None:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no exporter before the handshake")
+        return keyschedule.export_keying_material(self.suite.hash_name, self.exporter_secret,
+                                                  label, context, length)
+
+    def now(self):
+        clock = self.config.now
+        return clock() if clock is not None else time.time()
+
+    def __repr__(self):
+        return "<cyssl Connection %s %s>" % ("server" if self.server_side else "client",
+                                            "established" if self.handshake_complete else "handshaking")
