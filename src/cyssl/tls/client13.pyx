@@ -149,8 +149,8 @@ class ClientHandshake:
                                [bytes(hash_length)])
             extensions.append((EXT_PRE_SHARED_KEY, psks.encode()))    # last (RFC 8446 4.2.11)
         self.offered = {t for t, _ in extensions}
-        suites = [self.retry_suite] if self.retry_suite else list(config.tls13_suites)
-        hello = ClientHello(self.conn.client_random, self.session_id, suites, extensions)
+        hello = ClientHello(self.conn.client_random, self.session_id, list(config.tls13_suites),
+                            extensions)
         raw = hello.encode()
         if psks is not None:
             raw = self._with_binder(hello, psks, raw)
@@ -215,9 +215,10 @@ class ClientHandshake:
                                     "INVALID_SESSION_ID")
         if hello.compression_method != 0:
             raise illegal_parameter("compression selected", "INVALID_COMPRESSION_ALGORITHM")
-        suites = [self.retry_suite] if self.retry_suite else self.config.tls13_suites
-        if hello.cipher_suite not in suites:
-            raise illegal_parameter("server chose a cipher suite that was not offered",
+        if hello.cipher_suite not in self.config.tls13_suites or \
+                self.retry_suite not in (None, hello.cipher_suite):
+            raise illegal_parameter("server chose a cipher suite that was not offered "
+                                    "(or not the one of its HelloRetryRequest)",
                                     "WRONG_CIPHER_RETURNED")
         if hello.is_retry_request:
             return self._retry_request(hello, raw)

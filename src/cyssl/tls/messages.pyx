@@ -358,7 +358,9 @@ class OfferedPsks:
             if len(binder) < 32:
                 raise decode_error("PSK binder too short")
             binder_list.append(binder)
-        if not identities or len(identities) != len(binder_list):
+        if not identities or not binder_list:
+            raise decode_error("empty PSK identities or binders")
+        if len(identities) != len(binder_list):
             raise illegal_parameter("PSK identities and binders do not pair up")
         return cls(identities, binder_list)
 

@@ -1,0 +1,101 @@
+"""The openssl command line as a subprocess TLS peer on 127.0.0.1, and a socket driver for
+cyssl engine connections (the engine itself does no I/O)."""
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+
+OPENSSL = shutil.which("openssl")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OpenSSLProcess:
+    """``openssl s_server`` or ``s_client`` with stdin for its interactive commands and
+    stdout collected; killed on close."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen([OPENSSL] + args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = b""
+
+    def command(self, text):
+        self.proc.stdin.write(text.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def read_until(self, marker, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while marker.encode() not in self.output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("openssl never printed %r; got:\n%s" % (marker, self.output.decode(errors="replace")))
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise AssertionError("openssl exited; output:\n%s" % self.output.decode(errors="replace"))
+                self.output += chunk
+        return self.output
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def start_server(args, port):
+    server = OpenSSLProcess(["s_server", "-accept", "127.0.0.1:%d" % port] + args)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:               # wait until it listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.close()
+    raise AssertionError("openssl s_server did not start")
+
+
+class SocketDriver:
+    """Moves bytes between a cyssl Connection and a TCP socket."""
+
+    def __init__(self, conn, sock, timeout=10.0):
+        self.conn = conn
+        self.sock = sock
+        self.sock.settimeout(timeout)
+
+    def flush(self):
+        data = self.conn.outgoing()
+        if data:
+            self.sock.sendall(data)
+
+    def pump_once(self):
+        self.flush()
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("peer closed the TCP connection")
+        self.conn.receive(data)
+        self.flush()
+
+    def until(self, predicate):
+        while not predicate():
+            self.pump_once()
+
+    def read_exactly(self, n):
+        got = b""
+        while len(got) < n:
+            if not self.conn.pending:
+                self.pump_once()
+            got += self.conn.read(n - len(got))
+        return got
