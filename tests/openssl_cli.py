@@ -25,9 +25,12 @@ class OpenSSLProcess:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.output = b""
 
-    def command(self, text):
+    def command(self, text, settle=0.3):
+        """One line on stdin. openssl reads stdin a buffer at a time and recognises a
+        command ("k", "K", "c") only as a whole buffer, so lines are spaced out."""
         self.proc.stdin.write(text.encode() + b"\n")
         self.proc.stdin.flush()
+        time.sleep(settle)
 
     def read_until(self, marker, timeout=10.0):
         deadline = time.monotonic() + timeout

@@ -382,7 +382,8 @@ class ServerHandshake:
     def _client_finished(self, body, raw):
         conn = self.conn
         hash_name = conn.suite.hash_name
-        base_key = self.client_hs if self.pha is None else self.client_ap
+        # Post-handshake: the client's current application traffic secret (RFC 8446 4.4).
+        base_key = self.client_hs if self.pha is None else conn.read_secret
         transcript = self._transcript()
         expected = keyschedule.finished_verify_data(
             hash_name, keyschedule.finished_key(hash_name, base_key), transcript.digest())
