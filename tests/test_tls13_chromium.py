@@ -42,12 +42,14 @@ CHROMIUM_FLAGS = [
 
 def report(pytestconfig, text):
     """Write to the terminal even while pytest captures output (so CI logs show it)."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
     reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None:
+    if capture is None or reporter is None:
+        print(text)
+        return
+    with capture.global_and_fixture_disabled():
         for line in text.splitlines():
             reporter.write_line(line)
-    else:
-        print(text)
 
 
 # Installing ------------------------------------------------------------------------
@@ -68,15 +70,23 @@ def _has_candidates(packages):
         all(("%s:" % p) in text for p in packages)
 
 
+def _last_line(output):
+    lines = [line for line in output.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
 def install_missing(pytestconfig):
-    """apt-get install whatever of PACKAGES is missing; returns None or why it failed."""
+    """apt-get install whatever of PACKAGES is missing, running apt-get update first only
+    when the package lists lack them or a first install fails. Returns None, or why not
+    (first line short, for the skip reason; then apt's output)."""
     missing = sorted({pkg for binary, pkg in PACKAGES.items() if shutil.which(binary) is None})
     if not missing:
         return None
     if shutil.which("apt-get") is None:
-        return "chromium is not installed and there is no apt-get to install it"
+        return "%s missing and there is no apt-get to install it" % " ".join(missing)
     start = time.monotonic()
     deadline = start + APT_TIMEOUT
+    failures = []
     log = ""
     try:
         for attempt in ("as is", "after apt-get update"):
@@ -84,23 +94,25 @@ def install_missing(pytestconfig):
                 rc, out = _apt(["update"], max(1, deadline - time.monotonic()))
                 log += out
                 if rc != 0:
-                    return "apt-get update failed (exit %d):\n%s" % (rc, out[-2000:])
+                    failures.append("apt-get update: exit %d: %s" % (rc, _last_line(out)))
+                    break
             rc, out = _apt(["install", "-y", "--no-install-recommends"] + missing,
                            max(1, deadline - time.monotonic()))
             log += out
             if rc == 0:
                 break
-            if attempt != "as is":
-                return "apt-get install %s failed (exit %d):\n%s" % (" ".join(missing), rc, out[-2000:])
+            failures.append("apt-get install %s: exit %d: %s" % (" ".join(missing), rc, _last_line(out)))
     except subprocess.TimeoutExpired:
-        return "apt-get did not finish within %d s" % APT_TIMEOUT
+        return "apt-get did not finish within %d s\n%s" % (APT_TIMEOUT, log[-2000:])
     except OSError as err:
         return "apt-get could not run: %s" % err
+    if failures and rc != 0:
+        return "cannot install %s (%s)\n%s" % (" ".join(missing), "; then ".join(failures), log[-2000:])
     report(pytestconfig, "\ninstalled %s with apt-get in %.1f s"
            % (" ".join(missing), time.monotonic() - start))
     still = [b for b in PACKAGES if shutil.which(b) is None]
     if still:
-        return "apt-get succeeded but %s is still not on PATH:\n%s" % (", ".join(still), log[-2000:])
+        return "apt-get succeeded but %s still not on PATH\n%s" % (", ".join(still), log[-2000:])
     return None
 
 
