@@ -7,7 +7,6 @@ import pki
 from peers import (StdlibPeer, client_config, client_connection, server_config,
                    server_connection, shuttle, shuttle_engines, shuttle_until_cyssl_fails,
                    stdlib_client_context, stdlib_server_context)
-from cyssl.tls.errors import TLSError
 
 SUITES = {0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384",
           0x1303: "TLS_CHACHA20_POLY1305_SHA256"}

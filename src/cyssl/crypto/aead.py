@@ -6,7 +6,10 @@ returns; everything else about an algorithm (lengths, usage limits) is data here
 from dataclasses import dataclass
 from typing import Callable
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+__all__ = ["AEADAlgorithm", "AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305", "InvalidTag"]
 
 
 @dataclass(frozen=True)
@@ -30,5 +33,3 @@ AES_GCM_LIMIT = 23726566   # floor(2^24.5)
 AES_128_GCM = AEADAlgorithm("AESGCM(128)", 16, AESGCM, AES_GCM_LIMIT)
 AES_256_GCM = AEADAlgorithm("AESGCM(256)", 32, AESGCM, AES_GCM_LIMIT)
 CHACHA20_POLY1305 = AEADAlgorithm("CHACHA20/POLY1305(256)", 32, ChaCha20Poly1305, (1 << 64) - 1)
-
-from cryptography.exceptions import InvalidTag  # noqa: E402  (re-exported for the record layer)

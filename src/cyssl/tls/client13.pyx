@@ -8,13 +8,11 @@ records what was negotiated there.
 import hmac
 import os
 
-from cyssl.crypto import certs, groups, signatures
+from cyssl.crypto import groups, signatures
 from cyssl.tls import keyschedule
-from cyssl.tls.config import VERIFY_NONE
 from cyssl.tls.connection cimport Connection
-from cyssl.tls.errors import TLSError, alert_code
-from cyssl.tls.errors cimport (BAD_CERTIFICATE, DECODE_ERROR, DECRYPT_ERROR, HANDSHAKE_FAILURE,
-                               ILLEGAL_PARAMETER, MISSING_EXTENSION, PROTOCOL_VERSION,
+from cyssl.tls.errors import TLSError
+from cyssl.tls.errors cimport (DECODE_ERROR, DECRYPT_ERROR, MISSING_EXTENSION, PROTOCOL_VERSION,
                                UNSUPPORTED_EXTENSION)
 from cyssl.tls.messages cimport *
 from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks,

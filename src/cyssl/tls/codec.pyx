@@ -12,7 +12,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.string cimport memcpy
 
 from cyssl.tls.errors import decode_error, TLSError
-from cyssl.tls.errors cimport INTERNAL_ERROR, DECODE_ERROR
+from cyssl.tls.errors cimport INTERNAL_ERROR
 
 cdef unsigned int[4] _VECTOR_MAX = [0, 0xFF, 0xFFFF, 0xFFFFFF]
 

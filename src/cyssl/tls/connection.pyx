@@ -198,7 +198,8 @@ cdef class Connection:
     def update_keys(self, bint request_peer=False):
         """Send KeyUpdate and move our write key on (RFC 8446 4.6.3)."""
         if not self.handshake_complete or self.version != 0x0304:
-            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "KeyUpdate needs an established TLS 1.3 connection")
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR",
+                           "KeyUpdate needs an established TLS 1.3 connection")
         self.send_handshake(encode_key_update(request_peer))
         self.set_write_secret(keyschedule.next_traffic_secret(self.suite.hash_name, self.write_secret))
 

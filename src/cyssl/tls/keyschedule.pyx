@@ -10,8 +10,6 @@ a repr, log line or error message that shows one.
 import hashlib
 import hmac
 
-from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.string cimport memcpy
 
 from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport INTERNAL_ERROR

@@ -10,7 +10,7 @@ them, so an unknown extension costs nothing and is ignored.
 """
 from cyssl.tls.codec cimport Reader, Writer
 from cyssl.tls.errors import TLSError, decode_error
-from cyssl.tls.errors cimport DECODE_ERROR, ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE
+from cyssl.tls.errors cimport ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 HANDSHAKE_NAMES = {

@@ -22,7 +22,7 @@ from libc.string cimport memcpy
 
 from cyssl.crypto.aead import InvalidTag
 from cyssl.tls.errors import TLSError
-from cyssl.tls.errors cimport (BAD_RECORD_MAC, DECODE_ERROR, INTERNAL_ERROR, PROTOCOL_VERSION,
+from cyssl.tls.errors cimport (BAD_RECORD_MAC, INTERNAL_ERROR, PROTOCOL_VERSION,
                                RECORD_OVERFLOW, UNEXPECTED_MESSAGE)
 from cyssl.tls.span cimport Span
 
@@ -378,7 +378,7 @@ cdef class RecordLayer:
         """Frame ``data`` into records of at most ``max_fragment`` bytes, protected when a
         writer is set, appended to the outgoing stream. Empty data makes one empty record."""
         cdef Py_buffer src
-        cdef Py_ssize_t done = 0, frag, used, room
+        cdef Py_ssize_t done = 0, frag, used
         cdef Py_ssize_t overhead = self.writer.overhead() if self.writer is not None else HEADER_LENGTH
         cdef unsigned char* out
         if self.max_fragment < 1 or self.max_fragment > MAX_PLAINTEXT:

@@ -91,7 +91,6 @@ class ServerHandshake:
 
     def _client_hello(self, body, raw):
         conn = self.conn
-        config = self.config
         hello = ClientHello.parse(body)
         extensions = hello.extensions
         retry = self.state == WAIT_SECOND_CLIENT_HELLO
