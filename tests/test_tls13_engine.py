@@ -239,7 +239,7 @@ def test_change_cipher_spec_and_data_out_of_place(leaf):
 
 def test_oversized_handshake_message_refused_before_buffering(leaf):
     header = b"\x01" + (1 << 20).to_bytes(3, "big")
-    assert server_answer(leaf, b"\x16\x03\x01\x00\x04" + header).alert_name == "illegal_parameter"
+    assert server_answer(leaf, b"\x16\x03\x01\x00\x04" + header).alert_name == "decode_error"
 
 
 def test_bad_certificate_verify_signature(root, leaf, monkeypatch):
@@ -280,3 +280,17 @@ def test_peer_vanishing_mid_handshake_leaves_a_waiting_connection(root, leaf):
         partial = server_connection(server_config(leaf))
         partial.receive(hello[:cut])
         assert not partial.handshake_complete and partial.outgoing() == b""
+
+
+def test_an_internal_bug_still_fails_closed_as_a_tls_error(root, leaf, monkeypatch):
+    def broken(*args):
+        raise KeyError("boom")
+    monkeypatch.setattr(signatures, "choose", broken)
+    client = client_connection(client_config(root), "localhost")
+    server = server_connection(server_config(leaf))
+    with pytest.raises(TLSError) as info:
+        server.receive(client.outgoing())
+    assert info.value.alert_name == "internal_error" and "KeyError" in str(info.value)
+    with pytest.raises(TLSError) as info:
+        client.receive(server.outgoing())           # the peer is told
+    assert info.value.received and info.value.alert_name == "internal_error"

@@ -64,6 +64,12 @@ cdef class Connection:
         except TLSError as err:
             self.abort(err)
             raise
+        except Exception as exc:
+            # A bug of ours must still fail closed, as a TLS error, telling the peer.
+            err = TLSError(INTERNAL_ERROR, "INTERNAL_ERROR",
+                           "internal error (%s) while processing peer data" % type(exc).__name__)
+            self.abort(err)
+            raise err from exc
 
     cdef int _on_record(self, int content_type, object payload) except -1:
         if content_type == APPLICATION_DATA:

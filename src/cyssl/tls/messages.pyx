@@ -10,7 +10,7 @@ them, so an unknown extension costs nothing and is ignored.
 """
 from cyssl.tls.codec cimport Reader, Writer
 from cyssl.tls.errors import TLSError, decode_error
-from cyssl.tls.errors cimport ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE
+from cyssl.tls.errors cimport DECODE_ERROR, ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 HANDSHAKE_NAMES = {
@@ -77,7 +77,7 @@ cdef class HandshakeBuffer:
         p = <const unsigned char*>PyByteArray_AS_STRING(self._buf) + self._start
         length = (p[1] << 16) | (p[2] << 8) | p[3]
         if length > self.max_message:
-            raise TLSError(ILLEGAL_PARAMETER, "EXCESSIVE_MESSAGE_SIZE",
+            raise TLSError(DECODE_ERROR, "EXCESSIVE_MESSAGE_SIZE",
                            "%s of %d bytes exceeds the limit of %d"
                            % (handshake_name(p[0]), length, self.max_message))
         if avail < 4 + length:
