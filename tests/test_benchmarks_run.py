@@ -21,5 +21,5 @@ def test_record_benchmark_reports_every_suite_and_size(tmp_path):
 def test_demo_runs():
     result = subprocess.run([sys.executable, "-m", "cyssl", "demo"], check=True,
                             capture_output=True, text=True, timeout=60)
-    assert "TLS_AES_128_GCM_SHA256" in result.stdout
-    assert "sealed the message" in result.stdout
+    assert "X25519MLKEM768" in result.stdout          # the post-quantum default
+    assert "verified: True" in result.stdout and "'hello from cyssl'" in result.stdout
