@@ -22,6 +22,12 @@ def leaf(root):
     return root.leaf()
 
 
+@pytest.fixture(scope="module")
+def leaves(root):
+    return {key_type: root.leaf(key_type=key_type)
+            for key_type in ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519")}
+
+
 def connect(client_cfg, server_cfg, server_name="localhost", session=None):
     client = client_connection(client_cfg, server_name, session)
     server = server_connection(server_cfg)
@@ -44,6 +50,19 @@ def test_default_is_hybrid_post_quantum(root, leaf):
     assert client.group.name == server.group.name == "X25519MLKEM768"
     assert client.suite is server.suite
     roundtrip(client, server)
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519"])
+@pytest.mark.parametrize("group", [0x001D, 0x0017, 0x0018], ids=["x25519", "secp256r1", "secp384r1"])
+@pytest.mark.parametrize("suite", [0x1301, 0x1302, 0x1303], ids=["aes128", "aes256", "chacha20"])
+def test_matrix_between_cyssl_peers(root, leaves, suite, group, key_type):
+    leaf = leaves[key_type]
+    client, server = connect(client_config(root, tls13_suites=[suite], groups=[group],
+                                           key_share_groups=[group]),
+                             server_config(leaf, tls13_suites=[suite], groups=[group]))
+    assert client.suite.code == server.suite.code == suite
+    assert client.group.code == server.group.code == group
+    roundtrip(client, server, bytes(range(256)) * 70)
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519", "ecdsa-p521", "ed448"])
