@@ -230,6 +230,8 @@ class ClientHandshake:
             if BY_CODE[self.session.suite].hash_name != suite.hash_name:
                 raise illegal_parameter("resumed suite does not match the ticket's hash")
             psk = self.session.psk
+            conn.peer_chain = list(self.session.peer_chain)          # what the ticket resumes
+            conn.verified_chain = list(self.session.verified_chain)
         if EXT_KEY_SHARE not in extensions:
             raise missing_extension("ServerHello without key_share (psk_ke was not offered)")
         group, share = decode_server_key_share(extensions[EXT_KEY_SHARE])
@@ -371,6 +373,7 @@ class ClientHandshake:
             hash_name, keyschedule.finished_key(hash_name, self.server_hs), self.transcript.digest())
         if not hmac.compare_digest(expected, bytes(body)):
             raise decrypt_error("server Finished does not verify", "DIGEST_CHECK_FAILED")
+        conn.server_finished = expected
         self.transcript.update(raw)
         schedule = self.schedule
         schedule.derive_master_secret()
@@ -388,6 +391,7 @@ class ClientHandshake:
         verify_data = keyschedule.finished_verify_data(
             hash_name, keyschedule.finished_key(hash_name, self.client_hs), self.transcript.digest())
         finished = encode_finished(verify_data)
+        conn.client_finished = verify_data
         conn.send_handshake(finished)
         self.transcript.update(finished)
         self.resumption_secret = schedule.resumption_master_secret(self.transcript.digest())
@@ -410,7 +414,7 @@ class ClientHandshake:
                                                  ticket.nonce)
                 conn.session = Session(ticket.ticket, psk, conn.suite.code, ticket.lifetime,
                                        ticket.age_add, self._now_ms(), conn.alpn_protocol,
-                                       self.server_name, conn.peer_chain)
+                                       self.server_name, conn.peer_chain, conn.verified_chain)
         elif msg_type == KEY_UPDATE:
             conn.on_key_update(body)
         elif msg_type == CERTIFICATE_REQUEST and self.config.post_handshake_auth:

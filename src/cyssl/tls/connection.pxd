@@ -3,7 +3,8 @@ from cyssl.tls.record cimport RecordLayer
 
 
 cdef class Connection:
-    cdef readonly object config
+    cdef public object config                 # the server name callback may switch it
+    cdef public object owner                  # the face object driving this connection
     cdef readonly bint server_side
     cdef readonly RecordLayer records
     cdef readonly HandshakeBuffer handshake_buffer
@@ -31,6 +32,9 @@ cdef class Connection:
     cdef public bytes exporter_secret
     cdef public object session
     cdef public int peer_signature_scheme
+    cdef public bytes client_finished
+    cdef public bytes server_finished
+    cdef public list offered_suites
 
     cdef int _on_record(self, int content_type, object payload) except -1
     cdef int _on_alert(self, object payload) except -1

@@ -117,6 +117,7 @@ class ServerHandshake:
             self._check_second_hello(hello, shares)
         else:
             conn.client_random = hello.random
+            conn.offered_suites = list(hello.cipher_suites)
             conn.ccs_allowed = True
             self.first_hello = hello
             self._choose_parameters(hello)
@@ -161,13 +162,13 @@ class ServerHandshake:
         conn.group = groups.GROUPS[self.group]
         if EXT_SERVER_NAME in extensions:
             conn.server_name = decode_server_name(extensions[EXT_SERVER_NAME])
-            callback = config.servername_callback
-            if callback is not None:
-                alert = callback(conn, conn.server_name)
-                if alert is not None:
-                    raise TLSError(alert, "CALLBACK_FAILED", "server name callback refused %r"
-                                   % conn.server_name)
-                self.config = config = conn.config        # the callback may switch configs
+        callback = config.servername_callback
+        if callback is not None:               # called with None too, as OpenSSL does
+            alert = callback(conn, conn.server_name)
+            if alert is not None:
+                raise TLSError(alert, "CALLBACK_FAILED", "server name callback refused %r"
+                               % conn.server_name)
+            self.config = config = conn.config            # the callback may switch configs
         if EXT_ALPN in extensions and config.alpn_protocols:
             offered = decode_alpn(extensions[EXT_ALPN])
             for protocol in config.alpn_protocols:
@@ -305,6 +306,7 @@ class ServerHandshake:
             self._authenticate(hello)
         verify_data = keyschedule.finished_verify_data(
             hash_name, keyschedule.finished_key(hash_name, server_hs), self.transcript.digest())
+        conn.server_finished = verify_data
         self._send(encode_finished(verify_data))
         schedule.derive_master_secret()
         transcript_hash = self.transcript.digest()
@@ -388,6 +390,8 @@ class ServerHandshake:
             hash_name, keyschedule.finished_key(hash_name, base_key), transcript.digest())
         if not hmac.compare_digest(expected, bytes(body)):
             raise decrypt_error("client Finished does not verify", "DIGEST_CHECK_FAILED")
+        if self.pha is None:
+            conn.client_finished = expected
         if self.pha is not None:               # post-handshake authentication done
             self.pha = None
             self.state = CONNECTED

@@ -118,10 +118,10 @@ class TicketState:
 class Session:
     """A client's TLS 1.3 resumption ticket with what it resumes (SSLSession's engine side)."""
     __slots__ = ("ticket", "psk", "suite", "lifetime", "age_add", "received_ms", "alpn",
-                 "server_name", "peer_chain", "id")
+                 "server_name", "peer_chain", "verified_chain", "id")
 
     def __init__(self, ticket, psk, suite, lifetime, age_add, received_ms, alpn, server_name,
-                 peer_chain):
+                 peer_chain, verified_chain=()):
         self.ticket = ticket
         self.psk = psk
         self.suite = suite
@@ -131,6 +131,7 @@ class Session:
         self.alpn = alpn
         self.server_name = server_name
         self.peer_chain = peer_chain
+        self.verified_chain = list(verified_chain)
         self.id = os.urandom(32)             # SSLSession.id: ours, never the ticket
 
     def obfuscated_age(self, now_ms):

@@ -9,7 +9,7 @@ BAD_CERTIFICATE = 42
 
 
 def verify_peer_chain(config, chain, server_name, purpose):
-    """(peer public key, verified chain or []) for the DER ``chain`` the peer sent."""
+    """(peer public key, verified chain as DER or []) for the DER ``chain`` the peer sent."""
     try:
         leaf = certs.load_der_certificate(chain[0])
         intermediates = [certs.load_der_certificate(der) for der in chain[1:]]
@@ -22,11 +22,12 @@ def verify_peer_chain(config, chain, server_name, purpose):
                            "certificate verify failed: no trust anchors configured",
                            verify_code=20, verify_message="unable to get local issuer certificate")
         try:
-            verified = certs.verify_chain(
+            verified_certificates = certs.verify_chain(
                 leaf, intermediates, config.trust_store,
                 server_name=server_name if (purpose == "server" and config.check_hostname) else None,
                 purpose=purpose, partial_chain=config.partial_chain,
                 check_common_name=config.check_common_name)
+            verified = [certs.der_of(c) for c in verified_certificates]
         except certs.CertificateError as err:
             raise TLSError(alert_code(err.alert), "CERTIFICATE_VERIFY_FAILED",
                            "certificate verify failed: %s" % err.verify_message,
