@@ -19,3 +19,24 @@ def rfc8448_simple():
 @pytest.fixture(scope="session")
 def rfc8448_hrr():
     return load_vectors("rfc8448_hrr.json")
+
+
+class PKIFiles:
+    """A test root, a server leaf for localhost/127.0.0.1/::1 and a client leaf, on disk."""
+
+    def __init__(self, directory):
+        import pki
+        self.root = pki.CA.root()
+        self.leaf = self.root.leaf()
+        self.client_leaf = self.root.leaf(hosts=("client.example",), client=True, server=False)
+        self.cafile = directory / "ca.pem"
+        self.cafile.write_bytes(self.root.cert_pem())
+        self.certfile, self.keyfile = pki.write_chain(directory, self.leaf)
+        (directory / "client").mkdir()
+        self.client_certfile, self.client_keyfile = pki.write_chain(directory / "client",
+                                                                    self.client_leaf)
+
+
+@pytest.fixture(scope="session")
+def pki_files(tmp_path_factory):
+    return PKIFiles(tmp_path_factory.mktemp("pki"))

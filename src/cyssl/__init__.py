@@ -1,2 +1,91 @@
-"""cyssl: a drop-in replacement for Python's ssl module, with its own TLS engine."""
+"""cyssl: a drop-in replacement for Python's ssl module, with its own TLS engine.
+
+``import cyssl as ssl``: the classes, functions and constants below behave as the stdlib's
+do; the exceptions and enums are the stdlib's own objects where the interpreter has
+``ssl``. The TLS itself is cyssl's (cyssl.tls), over primitives from ``cryptography``.
+"""
 __version__ = "0.1.0.dev0"
+
+import os as _os
+
+from cyssl.constants import *                     # noqa: F401,F403  (CERT_*, OP_*, enums...)
+from cyssl.constants import (CHANNEL_BINDING_TYPES, HAS_ALPN, HAS_ECDH, HAS_NEVER_CHECK_COMMON_NAME,  # noqa: F401
+                             HAS_NPN, HAS_PHA, HAS_PSK, HAS_SNI, HAS_SSLv2, HAS_SSLv3, HAS_TLSv1,
+                             HAS_TLSv1_1, HAS_TLSv1_2, HAS_TLSv1_3, OPENSSL_VERSION,
+                             OPENSSL_VERSION_INFO, OPENSSL_VERSION_NUMBER, PEM_FOOTER, PEM_HEADER)
+from cyssl.errors import (CertificateError, SSLCertVerificationError, SSLEOFError,  # noqa: F401
+                          SSLError, SSLSyscallError, SSLWantReadError, SSLWantWriteError,
+                          SSLZeroReturnError)
+from cyssl.context import SSLContext
+from cyssl.session import SSLSession                # noqa: F401
+from cyssl.sslobject import MemoryBIO, SSLObject    # noqa: F401
+from cyssl.sslsocket import SSLSocket
+from cyssl.helpers import (DER_cert_to_PEM_cert, PEM_cert_to_DER_cert, RAND_bytes,  # noqa: F401
+                           RAND_status, DefaultVerifyPaths, cert_time_to_seconds,
+                           get_default_verify_paths, get_server_certificate)
+from cyssl.inject import extract_from_ssl, inject_into_ssl   # noqa: F401
+
+SSLContext.sslsocket_class = SSLSocket
+SSLContext.sslobject_class = SSLObject
+
+
+def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):  # noqa: F405
+    """A context with secure defaults (verification on for clients), as the stdlib's."""
+    if not isinstance(purpose, _ASN1Object_types()):
+        raise TypeError(purpose)
+    if purpose == Purpose.SERVER_AUTH:                                   # noqa: F405
+        context = SSLContext(PROTOCOL_TLS_CLIENT)                        # noqa: F405
+        context.verify_mode = CERT_REQUIRED                              # noqa: F405
+        context.check_hostname = True
+    elif purpose == Purpose.CLIENT_AUTH:                                 # noqa: F405
+        context = SSLContext(PROTOCOL_TLS_SERVER)                        # noqa: F405
+    else:
+        raise ValueError(purpose)
+    if cafile or capath or cadata:
+        context.load_verify_locations(cafile, capath, cadata)
+    elif context.verify_mode != CERT_NONE:                               # noqa: F405
+        context.load_default_certs(purpose)
+    keylogfile = _os.environ.get("SSLKEYLOGFILE")
+    if keylogfile:
+        context.keylog_filename = keylogfile
+    return context
+
+
+def _ASN1Object_types():
+    try:
+        import ssl
+        return (ssl._ASN1Object,)
+    except (ImportError, AttributeError):
+        return (type(Purpose.SERVER_AUTH),)                              # noqa: F405
+
+
+def _create_unverified_context(protocol=None, *, cert_reqs=CERT_NONE, check_hostname=False,  # noqa: F405
+                               purpose=Purpose.SERVER_AUTH, certfile=None, keyfile=None,      # noqa: F405
+                               cafile=None, capath=None, cadata=None):
+    """The stdlib's internal helper for its network modules (smtplib, imaplib, ...)."""
+    if not isinstance(purpose, _ASN1Object_types()):
+        raise TypeError(purpose)
+    if purpose == Purpose.SERVER_AUTH:                                   # noqa: F405
+        context = SSLContext(protocol or PROTOCOL_TLS_CLIENT)            # noqa: F405
+    else:
+        context = SSLContext(protocol or PROTOCOL_TLS_SERVER)            # noqa: F405
+    if check_hostname is not None:
+        context.check_hostname = check_hostname
+    if cert_reqs is not None:
+        context.verify_mode = cert_reqs
+    if keyfile and not certfile:
+        raise ValueError("certfile must be specified")
+    if certfile or keyfile:
+        context.load_cert_chain(certfile, keyfile)
+    if cafile or capath or cadata:
+        context.load_verify_locations(cafile, capath, cadata)
+    elif context.verify_mode != CERT_NONE:                               # noqa: F405
+        context.load_default_certs(purpose)
+    keylogfile = _os.environ.get("SSLKEYLOGFILE")
+    if keylogfile:
+        context.keylog_filename = keylogfile
+    return context
+
+
+_create_stdlib_context = _create_unverified_context
+_create_default_https_context = create_default_context

@@ -1,0 +1,18 @@
+from cyssl.tls.connection cimport Connection
+
+
+cdef class TLSChannel:
+    cdef object _context
+    cdef readonly Connection conn
+    cdef readonly bint server_side
+    cdef object _server_hostname
+    cdef public object owner
+    cdef object _session
+    cdef bint _handshake_done
+    cdef bint _transport_eof
+
+    cdef Connection _engine(self)
+    cdef int _fill(self) except -1
+    cdef int _flush(self) except -1
+    cdef int _feed(self, data) except -1
+    cdef int _handshake(self) except -1

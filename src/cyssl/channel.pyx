@@ -1,0 +1,267 @@
+# cython: language_level=3
+"""TLSChannel: one TLS connection as the ssl API sees it, driving a sans-IO engine
+Connection over some transport. Subclasses say how bytes come and go: SSLObject over
+memory BIOs, SocketChannel over a socket. Everything else (handshake, read, write,
+shutdown, the connection queries) is here once.
+"""
+from cyssl import errors
+from cyssl.tls.client13 import client_connection
+from cyssl.tls.connection cimport Connection
+from cyssl.tls.errors import TLSError
+from cyssl.tls.server13 import server_connection
+
+_BITS = {16: 128, 32: 256}
+
+
+cdef class TLSChannel:
+
+    def __cinit__(self, context, bint server_side, server_hostname, owner=None, session=None, *args):
+        self._context = context
+        self.server_side = server_side
+        if server_hostname is not None and not isinstance(server_hostname, str):
+            server_hostname = bytes(server_hostname).decode("ascii")
+        self._server_hostname = server_hostname
+        self.owner = owner
+        self._session = session
+        self._handshake_done = False
+        self._transport_eof = False
+
+    # Transport (subclasses) --------------------------------------------------
+
+    cdef int _fill(self) except -1:
+        """Feed the engine more bytes from the transport, or raise (want read, EOF...)."""
+        raise NotImplementedError
+
+    cdef int _flush(self) except -1:
+        """Hand the engine's pending output to the transport."""
+        raise NotImplementedError
+
+    # Engine -------------------------------------------------------------------
+
+    cdef Connection _engine(self):
+        cdef Connection conn = self.conn
+        if conn is None:
+            config = self._context._engine_config(self.server_side)
+            if self.server_side:
+                if self._context.sni_callback is not None:
+                    config = config.copy(servername_callback=_servername_callback)
+                conn = server_connection(config)
+            else:
+                engine_session = self._session._engine if self._session is not None else None
+                conn = client_connection(config, self._server_hostname, engine_session)
+            conn.owner = self
+            self.conn = conn
+            self._flush()
+        return conn
+
+    cdef int _feed(self, data) except -1:
+        try:
+            self.conn.receive(data)
+        except TLSError as err:
+            self._flush_after_error()
+            raise errors.from_engine(err) from None
+        self._flush()
+        return 0
+
+    def _flush_after_error(self):
+        try:
+            self._flush()                     # the alert we owe the peer
+        except (OSError, errors.SSLError):
+            pass
+
+    cdef int _handshake(self) except -1:
+        cdef Connection conn = self._engine()
+        while not conn.handshake_complete:
+            if conn.error is not None:
+                raise errors.from_engine(conn.error)
+            self._fill()
+        self._flush()
+        self._handshake_done = True
+        return 0
+
+    def do_handshake(self):
+        """Run the handshake as far as the transport allows."""
+        self._handshake()
+
+    # Data -----------------------------------------------------------------------
+
+    def read(self, Py_ssize_t len=1024, buffer=None):
+        """Up to ``len`` bytes of application data (into ``buffer`` when given, returning
+        the count); b"" (0) once the peer has sent close_notify."""
+        cdef Connection conn = self._engine()
+        cdef Py_ssize_t n
+        if not self._handshake_done:
+            self._handshake()
+        if buffer is not None:
+            view = memoryview(buffer).cast("B")
+            if len <= 0 or len > view.nbytes:
+                len = view.nbytes
+        while True:
+            if conn.pending:
+                data = conn.read(len)
+                if buffer is None:
+                    return data
+                n = PyBytes_len(data)
+                view[:n] = data
+                return n
+            if len == 0:
+                return b"" if buffer is None else 0
+            if conn.close_received or self._transport_eof:
+                return b"" if buffer is None else 0
+            self._fill()
+
+    def write(self, data):
+        """Send ``data`` (any bytes-like object); returns the number of bytes taken."""
+        cdef Connection conn = self._engine()
+        if not self._handshake_done:
+            self._handshake()
+        if conn.close_sent:
+            raise errors.zero_return()
+        count = memoryview(data).nbytes
+        try:
+            conn.send(data)
+        except TLSError as err:
+            self._flush_after_error()
+            raise errors.from_engine(err) from None
+        self._flush()
+        return count
+
+    def pending(self):
+        return self.conn.pending if self.conn is not None else 0
+
+    def shutdown(self):
+        """Send close_notify and wait for the peer's (the core of unwrap())."""
+        cdef Connection conn = self._engine()
+        conn.close()
+        self._flush()
+        while not conn.close_received and not self._transport_eof:
+            self._fill()
+        return None
+
+    # Queries ------------------------------------------------------------------
+
+    def getpeercert(self, binary_form=False):
+        if not self._handshake_done:
+            raise ValueError("handshake not done yet")
+        chain = self.conn.peer_chain
+        if not chain:
+            return None
+        if binary_form:
+            return chain[0]
+        if not self.conn.verified_chain:
+            return {}
+        from cyssl.crypto.peercert import decode_certificate
+        return decode_certificate(chain[0])
+
+    def get_verified_chain(self):
+        return list(self.conn.verified_chain) if self._handshake_done else []
+
+    def get_unverified_chain(self):
+        return list(self.conn.peer_chain) if self._handshake_done else []
+
+    def cipher(self):
+        if not self._handshake_done:
+            return None
+        suite = self.conn.suite
+        return (suite.openssl_name, self.version(), _BITS[suite.aead.key_length])
+
+    def shared_ciphers(self):
+        if not self._handshake_done:
+            return None
+        from cyssl.tls.suites import BY_CODE
+        offered = self.conn.offered_suites if self.server_side else None
+        ours = self._context._engine_config(self.server_side).tls13_suites
+        codes = [c for c in (offered or ours) if c in ours]
+        return [(BY_CODE[c].openssl_name, "TLSv1.3", _BITS[BY_CODE[c].aead.key_length]) for c in codes]
+
+    def version(self):
+        if not self._handshake_done:
+            return None
+        return {0x0304: "TLSv1.3", 0x0303: "TLSv1.2"}.get(self.conn.version)
+
+    def selected_alpn_protocol(self):
+        if self.conn is None or self.conn.alpn_protocol is None:
+            return None
+        return self.conn.alpn_protocol.decode("ascii")
+
+    def selected_npn_protocol(self):
+        return None
+
+    def compression(self):
+        return None
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        if cb_type != "tls-unique":
+            raise ValueError("{0} channel binding type not implemented".format(cb_type))
+        if not self._handshake_done:
+            return None
+        # As OpenSSL: the first Finished of the handshake (the server's when resumed).
+        return self.conn.server_finished if self.conn.resumed else self.conn.client_finished
+
+    def verify_client_post_handshake(self):
+        if not self.server_side:
+            raise errors.ssl_error("WRONG_SSL_VERSION", "not a server-side connection")
+        if not self._handshake_done:
+            raise errors.ssl_error("STILL_IN_INIT", "still in init")
+        try:
+            self.conn.handshake.request_client_certificate()
+        except TLSError as err:
+            raise errors.from_engine(err) from None
+        self._flush()
+
+    def export_keying_material(self, label, context=None, length=32):
+        """RFC 8446 7.5 / RFC 5705 exporter (a cyssl extension of the ssl API)."""
+        if not self._handshake_done:
+            raise ValueError("handshake not done yet")
+        return self.conn.export_keying_material(label, context or b"", length)
+
+    @property
+    def context(self):
+        return self._context
+
+    @context.setter
+    def context(self, ctx):
+        from cyssl.context import SSLContext
+        if not isinstance(ctx, SSLContext):
+            raise TypeError("The value must be a cyssl SSLContext")
+        self._context = ctx
+        if self.conn is not None and self.server_side:
+            self.conn.config = ctx._engine_config(True)   # the server name callback switches
+
+    @property
+    def server_hostname(self):
+        return self._server_hostname
+
+    @property
+    def session(self):
+        from cyssl.session import SSLSession
+        if self.conn is not None and self.conn.session is not None:
+            return SSLSession._wrap(self.conn.session)
+        return self._session
+
+    @session.setter
+    def session(self, value):
+        if self._handshake_done:
+            raise ValueError("Cannot set session after handshake.")
+        self._session = value
+
+    @property
+    def session_reused(self):
+        return bool(self.conn is not None and self.conn.resumed)
+
+
+cdef inline Py_ssize_t PyBytes_len(bytes data):
+    return len(data)
+
+
+def _servername_callback(conn, name):
+    """Engine hook: call the context's sni_callback as the stdlib does (owner object, name,
+    context); it may switch ``ssl_object.context``; a returned int is an alert."""
+    channel = conn.owner
+    context = channel._context
+    callback = context.sni_callback
+    target = channel.owner if channel.owner is not None else channel
+    result = callback(target, name, context)
+    if result is not None:
+        return int(result)
+    return None

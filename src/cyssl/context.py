@@ -1,0 +1,550 @@
+"""SSLContext: the stdlib's configuration object, backed by cyssl's engine.
+
+It subclasses ``ssl.SSLContext`` so that ``isinstance(ctx, ssl.SSLContext)`` holds for
+asyncio's start_tls, aiohttp and anyio (integration.md H6), and overrides every public
+member so nothing reaches the OpenSSL context the base class allocates. Settings are
+kept here as plain attributes; each connection gets an engine ``TLSConfig`` built from
+them, cached until the next change (urllib3 and httpcore mutate shared contexts per
+connection, from several threads, so changes are taken under a lock).
+"""
+import os
+import threading
+import warnings
+
+from cyssl import constants as _c
+from cyssl import errors
+from cyssl.crypto import certs, groups
+from cyssl.crypto.certs import TrustStore
+from cyssl.tls.config import TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED, keylog_to_file
+from cyssl.tls.suites import TLS13_SUITES, TLS12_SUITES
+from cyssl.tls.tickets import TicketKeys
+
+try:
+    import ssl as _stdlib
+    _Base = _stdlib.SSLContext
+    _Native = _stdlib._ssl._SSLContext
+except ImportError:                                    # no stdlib ssl: a plain class
+    _stdlib = None
+    _Base = object
+    _Native = None
+
+_LEGACY_PROTOCOLS = {"PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1", "PROTOCOL_SSLv2", "PROTOCOL_SSLv3"}
+_VERIFY = {0: VERIFY_NONE, 1: VERIFY_OPTIONAL, 2: VERIFY_REQUIRED}
+_GROUP_NAMES = {"prime256v1": "secp256r1", "P-256": "secp256r1", "P-384": "secp384r1",
+                "X25519": "x25519"}
+
+
+def _protocol_name(protocol):
+    for name in ("PROTOCOL_TLS_CLIENT", "PROTOCOL_TLS_SERVER", "PROTOCOL_TLS", "PROTOCOL_TLSv1",
+                 "PROTOCOL_TLSv1_1", "PROTOCOL_TLSv1_2"):
+        if getattr(_c, name, None) == protocol:
+            return name
+    return None
+
+
+class SSLContext(_Base):
+    """An SSLContext holds TLS configuration: certificates, trust, verification and
+    protocol choices, shared by the connections made from it."""
+
+    sslsocket_class = None          # cyssl.SSLSocket, assigned in cyssl/__init__.py
+    sslobject_class = None          # cyssl.SSLObject
+    _windows_cert_stores = ("CA", "ROOT")
+
+    def __new__(cls, protocol=None, *args, **kwargs):
+        if protocol is None:
+            warnings.warn("ssl.SSLContext() without protocol argument is deprecated.",
+                          category=DeprecationWarning, stacklevel=2)
+            protocol = _c.PROTOCOL_TLS
+        name = _protocol_name(protocol)
+        if name is None:
+            raise ValueError("invalid or unsupported protocol version %r" % (protocol,))
+        if name in _LEGACY_PROTOCOLS:
+            raise ValueError("cyssl does not implement %s: TLS 1.2 and 1.3 only" % name)
+        if name in ("PROTOCOL_TLS", "PROTOCOL_TLSv1_2"):
+            warnings.warn("ssl.%s is deprecated" % name, category=DeprecationWarning, stacklevel=2)
+        if _Native is not None:
+            # The base class insists on its C context; a client one is the cheapest.
+            self = _Native.__new__(cls, _c.PROTOCOL_TLS_CLIENT)
+        else:
+            self = object.__new__(cls)
+        self._init(protocol, name)
+        return self
+
+    def __init__(self, protocol=None, *args, **kwargs):
+        pass
+
+    def _init(self, protocol, name):
+        self._lock = threading.RLock()
+        self._protocol = protocol
+        self._server_default = name == "PROTOCOL_TLS_SERVER"
+        client = name == "PROTOCOL_TLS_CLIENT"
+        self._verify_mode = _c.CERT_REQUIRED if client else _c.CERT_NONE
+        self._check_hostname = client
+        self._options = _c.Options(_DEFAULT_OPTIONS)
+        self._verify_flags = _c.VerifyFlags(_c.VERIFY_X509_TRUSTED_FIRST) \
+            if hasattr(_c, "VERIFY_X509_TRUSTED_FIRST") else 0
+        self._minimum_version = _c.TLSVersion.MINIMUM_SUPPORTED
+        self._maximum_version = _c.TLSVersion.MAXIMUM_SUPPORTED
+        if name == "PROTOCOL_TLSv1_2":
+            self._minimum_version = self._maximum_version = _c.TLSVersion.TLSv1_2
+        self._trust = TrustStore()
+        self._chain = []
+        self._key = None
+        self._alpn = []
+        self._tls13_suites = [s.code for s in TLS13_SUITES]
+        self._tls12_ciphers = [s.code for s in TLS12_SUITES]
+        self._groups = None
+        self._num_tickets = 2
+        self._ticket_keys = None
+        self._keylog_filename = None
+        self._hostname_checks_common_name = False
+        self._post_handshake_auth = False if client else None
+        self._sni_callback = None
+        self._security_level = 2
+        self._msg_callback = None
+        self._configs = {}
+        self.session_counters = {"number": 0, "connect": 0, "connect_good": 0, "accept": 0,
+                                 "accept_good": 0, "hits": 0, "misses": 0, "timeouts": 0,
+                                 "cache_full": 0, "connect_renegotiate": 0,
+                                 "accept_renegotiate": 0, "cb_hits": 0}
+
+    def _changed(self):
+        with self._lock:
+            self._configs = {}
+
+    # The engine's view of this context ----------------------------------------
+
+    def _engine_config(self, server_side):
+        """The TLSConfig for a new connection (built once per change)."""
+        config = self._configs.get(server_side)
+        if config is not None:
+            return config
+        with self._lock:
+            config = self._build_config(server_side)
+            self._configs[server_side] = config
+            return config
+
+    def _build_config(self, server_side):
+        maximum = self._maximum_version
+        if (maximum not in (_c.TLSVersion.MAXIMUM_SUPPORTED,) and maximum < _c.TLSVersion.TLSv1_3) \
+                or self._options & _c.OP_NO_TLSv1_3:
+            raise errors.ssl_error("NO_PROTOCOLS_AVAILABLE",
+                                   "no protocols available (cyssl speaks TLS 1.3 only so far)")
+        settings = dict(
+            tls13_suites=list(self._tls13_suites),
+            alpn_protocols=list(self._alpn),
+            certificate_chain=list(self._chain),
+            private_key=self._key,
+            verify_mode=_VERIFY[int(self._verify_mode)],
+            trust_store=self._trust,
+            check_hostname=self._check_hostname,
+            check_common_name=self._hostname_checks_common_name,
+            partial_chain=bool(self._verify_flags & getattr(_c, "VERIFY_X509_PARTIAL_CHAIN", 0)),
+            num_tickets=self._num_tickets if server_side else 0,
+            server_preference=bool(self._options & _c.OP_CIPHER_SERVER_PREFERENCE),
+            post_handshake_auth=bool(self._post_handshake_auth),
+            middlebox_compatibility=bool(self._options & getattr(_c, "OP_ENABLE_MIDDLEBOX_COMPAT", 0)),
+        )
+        if self._groups is not None:
+            settings["groups"] = list(self._groups)
+            settings["key_share_groups"] = list(self._groups[:1])
+        if server_side and not self._options & _c.OP_NO_TICKET:
+            if self._ticket_keys is None:
+                self._ticket_keys = TicketKeys()
+            settings["ticket_keys"] = self._ticket_keys
+        if self._keylog_filename:
+            settings["keylog"] = keylog_to_file(self._keylog_filename)
+        return TLSConfig(**settings)
+
+    # Properties -------------------------------------------------------------
+
+    @property
+    def protocol(self):
+        return _c._SSLMethod(self._protocol) if hasattr(_c, "_SSLMethod") else self._protocol
+
+    @property
+    def verify_mode(self):
+        return _c.VerifyMode(self._verify_mode)
+
+    @verify_mode.setter
+    def verify_mode(self, value):
+        value = _c.VerifyMode(value)            # ValueError for anything else, as the stdlib
+        if value == _c.CERT_NONE and self._check_hostname:
+            raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
+        self._verify_mode = value
+        self._changed()
+
+    @property
+    def check_hostname(self):
+        return self._check_hostname
+
+    @check_hostname.setter
+    def check_hostname(self, value):
+        value = bool(value)
+        if value and self._verify_mode == _c.CERT_NONE:
+            self._verify_mode = _c.CERT_REQUIRED        # the stdlib couples them this way
+        self._check_hostname = value
+        self._changed()
+
+    @property
+    def options(self):
+        return _c.Options(self._options)
+
+    @options.setter
+    def options(self, value):
+        self._options = _c.Options(int(value) | int(_c.OP_NO_SSLv3))
+        self._changed()
+
+    @property
+    def verify_flags(self):
+        return _c.VerifyFlags(self._verify_flags)
+
+    @verify_flags.setter
+    def verify_flags(self, value):
+        value = _c.VerifyFlags(value)
+        if value & (_c.VERIFY_CRL_CHECK_LEAF | _c.VERIFY_CRL_CHECK_CHAIN):
+            raise errors.ssl_error("UNSUPPORTED_VERIFY_FLAG",
+                                   "cyssl does not check CRLs (VERIFY_CRL_CHECK_* is not supported)")
+        self._verify_flags = value
+        self._changed()
+
+    @property
+    def minimum_version(self):
+        return self._minimum_version
+
+    @minimum_version.setter
+    def minimum_version(self, value):
+        value = _c.TLSVersion(value)
+        if value not in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
+                and value < _c.TLSVersion.TLSv1_2:
+            raise ValueError("cyssl does not implement %s: TLS 1.2 and 1.3 only" % value.name)
+        self._minimum_version = value
+        self._changed()
+
+    @property
+    def maximum_version(self):
+        return self._maximum_version
+
+    @maximum_version.setter
+    def maximum_version(self, value):
+        value = _c.TLSVersion(value)
+        if value not in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
+                and value < _c.TLSVersion.TLSv1_2:
+            raise ValueError("cyssl does not implement %s: TLS 1.2 and 1.3 only" % value.name)
+        self._maximum_version = value
+        self._changed()
+
+    @property
+    def post_handshake_auth(self):
+        return self._post_handshake_auth
+
+    @post_handshake_auth.setter
+    def post_handshake_auth(self, value):
+        self._post_handshake_auth = bool(value)
+        self._changed()
+
+    @property
+    def num_tickets(self):
+        return self._num_tickets
+
+    @num_tickets.setter
+    def num_tickets(self, value):
+        if not self._server_default:
+            raise ValueError("SSLContext is not a server context.")
+        value = int(value)
+        if value < 0:
+            raise ValueError("value must be non-negative")
+        self._num_tickets = value
+        self._changed()
+
+    @property
+    def keylog_filename(self):
+        return self._keylog_filename
+
+    @keylog_filename.setter
+    def keylog_filename(self, value):
+        if value is not None:
+            value = os.fspath(value)
+            with open(value, "a"):
+                pass                               # fail now, as the stdlib does, if unwritable
+        self._keylog_filename = value
+        self._changed()
+
+    @property
+    def hostname_checks_common_name(self):
+        return self._hostname_checks_common_name
+
+    @hostname_checks_common_name.setter
+    def hostname_checks_common_name(self, value):
+        self._hostname_checks_common_name = bool(value)
+        self._changed()
+
+    @property
+    def security_level(self):
+        return self._security_level
+
+    @property
+    def sni_callback(self):
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, value):
+        if value is not None and not callable(value):
+            raise TypeError("not a callable object")
+        self._sni_callback = value
+
+    @property
+    def _msg_callback(self):
+        return self.__dict__.get("_msg_callback_value")
+
+    @_msg_callback.setter
+    def _msg_callback(self, value):
+        self.__dict__["_msg_callback_value"] = value
+
+    # Certificates and trust -------------------------------------------------
+
+    def load_cert_chain(self, certfile, keyfile=None, password=None):
+        """The certificate chain (leaf first) and private key this side presents."""
+        cert_data = _read(certfile)
+        key_data = _read(keyfile) if keyfile is not None else cert_data
+        if callable(password):
+            password = password()
+            if not isinstance(password, (str, bytes, bytearray)):
+                raise TypeError("password callback must return a string")
+        if isinstance(password, str):
+            password = password.encode("utf-8")
+        if password is not None and len(password) > 1024 * 1024:
+            raise ValueError("password cannot be longer than 1024 * 1024 bytes")
+        try:
+            chain = certs.load_pem_certificates(cert_data)
+        except ValueError:
+            raise errors.ssl_error("PEM_LIB", "PEM lib") from None
+        try:
+            key = certs.load_private_key(key_data, password)
+        except (ValueError, TypeError):
+            raise errors.ssl_error("PEM_LIB", "PEM lib") from None
+        if not certs.key_matches_certificate(key, chain[0]):
+            raise errors.ssl_error("KEY_VALUES_MISMATCH", "key values mismatch")
+        with self._lock:
+            self._chain = [certs.der_of(c) for c in chain]
+            self._key = key
+            self._changed()
+
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        if cafile is None and capath is None and cadata is None:
+            raise TypeError("cafile, capath and cadata cannot be all omitted")
+        with self._lock:
+            if cafile is not None:
+                try:
+                    self._trust.add_file(os.fspath(cafile))
+                except OSError:
+                    raise
+                except ValueError:
+                    raise errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND",
+                                           "no certificate or crl found") from None
+            if capath is not None:
+                self._trust.add_directory(os.fspath(capath))
+            if cadata is not None:
+                if isinstance(cadata, str):
+                    added = self._trust.add_pem(cadata.encode("ascii"))
+                elif isinstance(cadata, (bytes, bytearray, memoryview)):
+                    added = self._trust.add_der(bytes(cadata))
+                else:
+                    raise TypeError("cadata should be an ASCII string or a bytes-like object")
+                if not added and not len(self._trust):
+                    raise errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND", "no certificate or crl found")
+            self._changed()
+
+    def load_default_certs(self, purpose=None):
+        if purpose is not None and purpose not in (_c.Purpose.SERVER_AUTH, _c.Purpose.CLIENT_AUTH):
+            raise TypeError("purpose must be a Purpose")
+        self.set_default_verify_paths()
+
+    def set_default_verify_paths(self):
+        cafile, capath = certs.default_verify_paths()
+        with self._lock:
+            if cafile and os.path.exists(cafile):
+                self._trust.add_file(cafile)
+            if capath and os.path.isdir(capath):
+                self._trust.add_directory(capath)
+            self._changed()
+
+    def get_ca_certs(self, binary_form=False):
+        from cyssl.crypto.peercert import decode_certificate
+        ders = [certs.der_of(c) for c in self._trust.anchors()]
+        return ders if binary_form else [decode_certificate(d) for d in ders]
+
+    def cert_store_stats(self):
+        anchors = self._trust.anchors()
+        ca = sum(1 for c in anchors if certs.is_ca(c))
+        return {"x509_ca": ca, "crl": 0, "x509": len(anchors)}
+
+    def load_dh_params(self, path):
+        _read(path)                      # accepted (and checked readable); FFDHE is never used
+
+    def set_ecdh_curve(self, name):
+        name = name.decode("ascii") if isinstance(name, bytes) else name
+        group = groups.BY_NAME.get(_GROUP_NAMES.get(name, name))
+        if group is None:
+            raise ValueError("unknown elliptic curve name %r" % name)
+        self._groups = [group.code]
+        self._changed()
+
+    # Protocol choices -------------------------------------------------------
+
+    def set_ciphers(self, cipherlist):
+        """OpenSSL cipher strings select among the TLS 1.2 suites; TLS 1.3 suites are
+        always on (as with OpenSSL's set_cipher_list)."""
+        selected = _select_tls12_ciphers(cipherlist)
+        if not selected:
+            raise errors.ssl_error("NO_CIPHER_MATCH", "No cipher can be selected.")
+        self._tls12_ciphers = selected
+        self._changed()
+
+    def get_ciphers(self):
+        result = []
+        for suite in TLS13_SUITES + TLS12_SUITES:
+            bits = 128 if suite.aead.key_length == 16 else 256
+            result.append({
+                "id": 0x03000000 | suite.code, "name": suite.openssl_name,
+                "protocol": "TLSv1.3" if suite.tls13 else "TLSv1.2",
+                "description": "%s %s" % (suite.openssl_name, "TLSv1.3" if suite.tls13 else "TLSv1.2"),
+                "strength_bits": bits, "alg_bits": bits, "aead": True,
+                "symmetric": suite.aead.name.lower(), "digest": None,
+                "kea": "kx-any" if suite.tls13 else "kx-ecdhe",
+                "auth": "auth-any" if suite.tls13 else "auth-" + suite.auth.lower()})
+        return result
+
+    def set_alpn_protocols(self, alpn_protocols):
+        protocols = []
+        for protocol in alpn_protocols:
+            encoded = bytes(protocol, "ascii") if isinstance(protocol, str) else bytes(protocol)
+            if not 0 < len(encoded) <= 255:
+                raise errors.ssl_error(None, "ALPN protocols must be 1 to 255 in length")
+            protocols.append(encoded)
+        self._alpn = protocols
+        self._changed()
+
+    def set_npn_protocols(self, npn_protocols):
+        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        raise NotImplementedError("NPN is not supported by cyssl")
+
+    def set_servername_callback(self, server_name_callback):
+        if server_name_callback is None:
+            self.sni_callback = None
+            return
+        if not callable(server_name_callback):
+            raise TypeError("not a callable object")
+
+        def shim(sslobject, servername, context):
+            return server_name_callback(sslobject, self._encode_hostname(servername), context)
+        self.sni_callback = shim
+
+    def _set_alpn_protocols(self, protos):
+        """The wire form (length-prefixed names), as the stdlib's private setter takes it."""
+        names, data = [], bytes(protos)
+        while data:
+            names.append(data[1:1 + data[0]])
+            data = data[1 + data[0]:]
+        self.set_alpn_protocols(names)
+
+    def _load_windows_store_certs(self, storename, purpose):
+        """Windows system stores come through set_default_verify_paths here."""
+        self.set_default_verify_paths()
+
+    @property
+    def _host_flags(self):
+        return 0                        # no X509_CHECK_FLAG_* tuning: RFC 6125 rules always
+
+    @_host_flags.setter
+    def _host_flags(self, value):
+        pass
+
+    def session_stats(self):
+        return dict(self.session_counters)
+
+    # Wrapping ---------------------------------------------------------------
+
+    def _encode_hostname(self, hostname):
+        if hostname is None:
+            return None
+        if isinstance(hostname, str):
+            return hostname.encode("idna").decode("ascii")
+        return bytes(hostname).decode("ascii")
+
+    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
+                    suppress_ragged_eofs=True, server_hostname=None, session=None):
+        return self.sslsocket_class._create(
+            sock=sock, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs, server_hostname=server_hostname,
+            context=self, session=session)
+
+    def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
+        return self.sslobject_class._create(
+            incoming, outgoing, server_side=server_side,
+            server_hostname=self._encode_hostname(server_hostname), session=session, context=self)
+
+    def _wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, *,
+                  owner=None, session=None):
+        """The TLS object behind an SSLObject (cyssl's own, or a stdlib shell's ``_sslobj``)."""
+        from cyssl.sslobject import SSLObject
+        return SSLObject(self, server_side, server_hostname, owner, session, incoming, outgoing)
+
+    def _wrap_socket(self, sock, server_side=False, server_hostname=None, *, owner=None,
+                     session=None):
+        """The TLS object behind an SSLSocket (its ``_sslobj``)."""
+        from cyssl.socketchannel import SocketChannel
+        return SocketChannel(self, server_side, server_hostname, owner, session, sock)
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle %r object" % type(self).__name__)
+
+
+def _read(path):
+    with open(os.fspath(path), "rb") as f:
+        return f.read()
+
+
+def _select_tls12_ciphers(cipherlist):
+    """The TLS 1.2 suites an OpenSSL cipher string names (a pragmatic subset of the syntax:
+    names, aliases ECDHE/ECDSA/RSA/AESGCM/CHACHA20/AES128/AES256/HIGH/DEFAULT/ALL, '!x', '-x',
+    '+' joins, separators ':' ',' ' ')."""
+    chosen = []
+    removed = set()
+    for token in cipherlist.replace(",", ":").replace(" ", ":").split(":"):
+        token = token.strip()
+        if not token or token.startswith("@"):
+            continue
+        negate = token[0] in "!-"
+        term = token.lstrip("!-+")
+        matched = [s for s in TLS12_SUITES if _cipher_matches(s, term)]
+        if negate:
+            removed.update(s.code for s in matched)
+            chosen = [c for c in chosen if c not in removed]
+        else:
+            chosen += [s.code for s in matched if s.code not in chosen and s.code not in removed]
+    return chosen
+
+
+def _cipher_matches(suite, term):
+    parts = term.split("+")
+    name = suite.openssl_name
+    aliases = {"ALL", "DEFAULT", "HIGH", "ECDHE", "EECDH", "kEECDH", "kECDHE", "AEAD", "TLSv1.2",
+               "aECDSA" if suite.auth == "ECDSA" else "aRSA", suite.auth,
+               "ECDSA" if suite.auth == "ECDSA" else "RSA"}
+    aliases.add("AESGCM" if "GCM" in name else "CHACHA20")
+    if "AES128" in name:
+        aliases.update(("AES128", "AES"))
+    if "AES256" in name:
+        aliases.update(("AES256", "AES"))
+    if "SHA256" in name:
+        aliases.add("SHA256")
+    if "SHA384" in name:
+        aliases.add("SHA384")
+    return all(part == name or part in aliases for part in parts)
+
+
+_DEFAULT_OPTIONS = (
+    int(_stdlib.SSLContext(_stdlib.PROTOCOL_TLS_CLIENT).options) if _stdlib is not None
+    else int(_c.OP_ALL | _c.OP_NO_SSLv3 | _c.OP_NO_COMPRESSION | _c.OP_CIPHER_SERVER_PREFERENCE
+             | _c.OP_ENABLE_MIDDLEBOX_COMPAT))

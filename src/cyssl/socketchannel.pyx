@@ -1,0 +1,91 @@
+# cython: language_level=3
+"""SocketChannel: a TLSChannel whose transport is the SSLSocket's own socket.
+
+It keeps the stdlib's contract (OpenSSL's SSL_do_handshake(3) in Python terms): on a
+non-blocking socket the operations raise SSLWantReadError / SSLWantWriteError and keep
+unsent bytes, so a retry continues exactly where it stopped and nothing is lost or sent
+twice; on a blocking socket they block; with a timeout the socket's timeout error rises.
+"""
+import socket as _socket
+
+from cpython.bytearray cimport PyByteArray_GET_SIZE
+
+from cyssl import errors
+from cyssl.channel cimport TLSChannel
+from cyssl.tls.errors import TLSError
+
+_recv = _socket.socket.recv
+_send = _socket.socket.send
+
+
+cdef class SocketChannel(TLSChannel):
+    cdef object _sock
+    cdef bytearray _unsent
+    cdef Py_ssize_t _write_owed
+
+    def __cinit__(self, context, bint server_side, server_hostname, owner=None, session=None,
+                  sock=None):
+        self._sock = sock
+        self._unsent = bytearray()
+        self._write_owed = 0
+
+    cdef int _flush(self) except -1:
+        if self.conn is not None and self.conn.records.outgoing_size:
+            self._unsent += self.conn.outgoing()
+        while PyByteArray_GET_SIZE(self._unsent):
+            try:
+                sent = _send(self._sock, self._unsent)
+            except BlockingIOError:
+                raise errors.want_write() from None
+            del self._unsent[:sent]
+        return 0
+
+    cdef int _fill(self) except -1:
+        self._flush()
+        try:
+            data = _recv(self._sock, 65536)
+        except BlockingIOError:
+            raise errors.want_read() from None
+        if data:
+            self._feed(data)
+            return 0
+        self._transport_eof = True
+        if self.conn is not None and (self.conn.close_sent or self.conn.close_received):
+            return 0                                 # shutting down anyway
+        if self._handshake_done and self._context._options & _IGNORE_UNEXPECTED_EOF:
+            return 0
+        raise errors.unexpected_eof()
+
+    def write(self, data):
+        """As TLSChannel.write, but a write that raised SSLWantWriteError is finished by
+        the caller's retry (with the same data) instead of being encrypted again."""
+        if self._write_owed:
+            self._flush()
+            count = self._write_owed
+            self._write_owed = 0
+            return count
+        if not self._handshake_done:
+            self._handshake()
+        if self.conn.close_sent:
+            raise errors.zero_return()
+        count = memoryview(data).nbytes
+        try:
+            self.conn.send(data)
+        except TLSError as err:
+            self._flush_after_error()
+            raise errors.from_engine(err) from None
+        self._write_owed = count
+        self._flush()
+        self._write_owed = 0
+        return count
+
+    def shutdown(self):
+        """close_notify, then (on a blocking socket) the peer's; returns the socket."""
+        TLSChannel.shutdown(self)
+        return self._sock
+
+
+try:
+    from ssl import OP_IGNORE_UNEXPECTED_EOF as _IGNORE_UNEXPECTED_EOF
+except ImportError:
+    _IGNORE_UNEXPECTED_EOF = 0x80

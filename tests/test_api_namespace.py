@@ -1,0 +1,186 @@
+"""The cyssl module namespace and SSLContext behave as the stdlib's (shared/reference/
+integration.md, H1-H10)."""
+import ssl
+import warnings
+
+import pytest
+
+import cyssl
+
+
+def test_exceptions_are_the_stdlibs_own_classes():
+    for name in ("SSLError", "SSLZeroReturnError", "SSLWantReadError", "SSLWantWriteError",
+                 "SSLSyscallError", "SSLEOFError", "SSLCertVerificationError", "CertificateError"):
+        assert getattr(cyssl, name) is getattr(ssl, name)
+
+
+def test_constants_and_enums_are_the_stdlibs():
+    for name in ("CERT_NONE", "CERT_REQUIRED", "PROTOCOL_TLS_CLIENT", "OP_NO_TICKET",
+                 "VERIFY_X509_STRICT", "TLSVersion", "Options", "VerifyMode", "VerifyFlags",
+                 "Purpose", "AlertDescription", "SSLErrorNumber", "SSL_ERROR_WANT_READ",
+                 "ALERT_DESCRIPTION_UNKNOWN_CA"):
+        assert getattr(cyssl, name) is getattr(ssl, name), name
+
+
+def test_has_flags_describe_cyssl():
+    assert cyssl.HAS_TLSv1_3 and cyssl.HAS_ALPN and cyssl.HAS_SNI and cyssl.HAS_ECDH
+    assert not (cyssl.HAS_SSLv3 or cyssl.HAS_TLSv1 or cyssl.HAS_TLSv1_1 or cyssl.HAS_NPN)
+    assert cyssl.OPENSSL_VERSION.startswith("cyssl ")
+
+
+def test_context_is_an_ssl_context_and_truthy():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    assert isinstance(ctx, ssl.SSLContext) and ctx
+
+
+def test_every_public_member_of_the_stdlib_classes_is_overridden():
+    """Nothing may fall through to OpenSSL (integration.md H6)."""
+    for ours, base in ((cyssl.SSLContext, ssl.SSLContext), (cyssl.SSLSocket, ssl.SSLSocket)):
+        public = {name for klass in base.__mro__ if klass.__module__ in ("ssl", "_ssl")
+                  for name in vars(klass) if not name.startswith("__")}
+        missing = sorted(name for name in public
+                         if name not in vars(ours) and not any(
+                             name in vars(k) for k in ours.__mro__ if k.__module__.startswith("cyssl")))
+        assert missing == [], "%s inherits from %s: %s" % (ours.__name__, base.__name__, missing)
+
+
+def test_client_and_server_defaults():
+    client = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    assert client.verify_mode == ssl.CERT_REQUIRED and client.check_hostname
+    server = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
+    assert server.verify_mode == ssl.CERT_NONE and not server.check_hostname
+    assert client.protocol == ssl.PROTOCOL_TLS_CLIENT
+    assert client.options & ssl.OP_NO_COMPRESSION
+    default = cyssl.create_default_context()
+    assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
+    assert type(default) is cyssl.SSLContext
+
+
+def test_verify_mode_and_check_hostname_coupling():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    with pytest.raises(ValueError):
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.check_hostname = True                     # turns verification back on, as the stdlib
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    ctx.verify_mode = 1
+    assert ctx.verify_mode is ssl.CERT_OPTIONAL
+    with pytest.raises(ValueError):
+        ctx.verify_mode = 7
+
+
+def test_protocol_constants():
+    with pytest.warns(DeprecationWarning):
+        cyssl.SSLContext()
+    with pytest.warns(DeprecationWarning):
+        cyssl.SSLContext(cyssl.PROTOCOL_TLS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(ValueError, match="TLS 1.2 and 1.3 only"):
+            cyssl.SSLContext(ssl.PROTOCOL_TLSv1)
+        with pytest.raises(ValueError, match="TLS 1.2 and 1.3 only"):
+            cyssl.SSLContext(ssl.PROTOCOL_TLSv1_1)
+
+
+def test_version_bounds_below_tls12_refused():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    assert ctx.minimum_version is ssl.TLSVersion.TLSv1_2
+    for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.SSLv3):
+        with pytest.raises(ValueError):
+            ctx.minimum_version = version
+        with pytest.raises(ValueError):
+            ctx.maximum_version = version
+
+
+def test_options_and_flags_accept_stdlib_values():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    ctx.options |= ssl.OP_NO_TICKET
+    assert ctx.options & ssl.OP_NO_TICKET and isinstance(ctx.options, ssl.Options)
+    ctx.options &= ~ssl.OP_NO_TICKET
+    assert not ctx.options & ssl.OP_NO_TICKET
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+    assert ctx.verify_flags & ssl.VERIFY_X509_STRICT
+    with pytest.raises(ssl.SSLError):
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+
+
+def test_ciphers_alpn_curves_and_dh():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers("ECDHE+AESGCM:!ECDSA")
+    with pytest.raises(ssl.SSLError, match="No cipher can be selected"):
+        ctx.set_ciphers("RC4-MD5:3DES")
+    names = {c["name"] for c in ctx.get_ciphers()}
+    assert "TLS_AES_128_GCM_SHA256" in names and "ECDHE-RSA-AES128-GCM-SHA256" in names
+    ctx.set_alpn_protocols(("h2", "http/1.1"))          # tuples too (aiohttp)
+    ctx.set_alpn_protocols(["http/1.1"])
+    with pytest.raises(ssl.SSLError):
+        ctx.set_alpn_protocols(["x" * 256])
+    ctx.set_ecdh_curve("prime256v1")
+    with pytest.raises(ValueError):
+        ctx.set_ecdh_curve("nonsense")
+
+
+def test_load_cert_chain_variants(pki_files, tmp_path):
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki_files.certfile, pki_files.keyfile)
+    import pki
+    leaf = pki_files.leaf
+    for password in (b"secret", "secret", lambda: "secret", lambda: b"secret"):
+        certfile, keyfile = pki.write_chain(tmp_path, leaf, password=b"secret")
+        ctx.load_cert_chain(certfile, keyfile, password=password)
+    with pytest.raises(ssl.SSLError):
+        ctx.load_cert_chain(certfile, keyfile, password="wrong")
+    other = pki_files.root.leaf()
+    (tmp_path / "other").mkdir()
+    other_cert, other_key = pki.write_chain(tmp_path / "other", other)
+    with pytest.raises(ssl.SSLError) as info:
+        ctx.load_cert_chain(pki_files.certfile, other_key)
+    assert info.value.reason == "KEY_VALUES_MISMATCH"
+    combined = tmp_path / "combined.pem"
+    combined.write_bytes(pki_files.certfile.read_bytes() + pki_files.keyfile.read_bytes())
+    ctx.load_cert_chain(combined)
+    with pytest.raises(FileNotFoundError):
+        ctx.load_cert_chain(tmp_path / "missing.pem")
+
+
+def test_load_verify_locations_variants(pki_files):
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=pki_files.cafile)
+    ctx.load_verify_locations(cadata=pki_files.root.cert_pem().decode())
+    ctx.load_verify_locations(cadata=pki_files.root.der())
+    assert ctx.cert_store_stats()["x509_ca"] == 1
+    assert ctx.get_ca_certs(binary_form=True) == [pki_files.root.der()]
+    with pytest.raises(TypeError):
+        ctx.load_verify_locations()
+    ctx.load_default_certs()
+    assert ctx.cert_store_stats()["x509_ca"] >= 1
+
+
+def test_context_attributes_exist():
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    assert ctx.post_handshake_auth is False
+    ctx.post_handshake_auth = True
+    assert ctx.hostname_checks_common_name in (True, False)
+    ctx.hostname_checks_common_name = False
+    assert ctx.keylog_filename is None
+    assert ctx.security_level >= 1
+    assert isinstance(ctx.session_stats(), dict)
+    server = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
+    server.num_tickets = 3
+    assert server.num_tickets == 3
+    with pytest.raises(ValueError):
+        ctx.num_tickets = 1                       # not a server context
+    server.load_dh_params(__file__)               # accepted; FFDHE is never used
+
+
+def test_helpers():
+    der = b"\x30\x03\x02\x01\x01"
+    pem = cyssl.DER_cert_to_PEM_cert(der)
+    assert pem == ssl.DER_cert_to_PEM_cert(der)
+    assert cyssl.PEM_cert_to_DER_cert(pem) == der
+    assert cyssl.cert_time_to_seconds("Jan  5 09:34:43 2018 GMT") == \
+        ssl.cert_time_to_seconds("Jan  5 09:34:43 2018 GMT")
+    assert len(cyssl.RAND_bytes(16)) == 16 and cyssl.RAND_status()
+    assert isinstance(cyssl.get_default_verify_paths(), tuple)

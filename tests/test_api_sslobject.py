@@ -1,0 +1,228 @@
+"""SSLObject and MemoryBIO: the memory-BIO contract asyncio depends on (integration.md
+section 1.6, H3-H5), against the stdlib's ssl as the peer."""
+import ssl
+
+import pytest
+
+import cyssl
+
+
+def server_context(pki_files, lib=ssl):
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki_files.certfile, pki_files.keyfile)
+    return ctx
+
+
+def client_context(pki_files, lib=cyssl):
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki_files.cafile)
+    return ctx
+
+
+class Pair:
+    """Two SSLObjects over BIOs, with a pump that moves bytes until both rest."""
+
+    def __init__(self, client_ctx, server_ctx, bio=ssl.MemoryBIO, hostname="localhost"):
+        # ``bio`` is for cyssl's side; the stdlib's own objects take only its own BIOs.
+        client_bio = bio if isinstance(client_ctx, cyssl.SSLContext) else ssl.MemoryBIO
+        server_bio = bio if isinstance(server_ctx, cyssl.SSLContext) else ssl.MemoryBIO
+        self.c_in, self.c_out = client_bio(), client_bio()
+        self.s_in, self.s_out = server_bio(), server_bio()
+        self.client = client_ctx.wrap_bio(self.c_in, self.c_out, server_hostname=hostname)
+        self.server = server_ctx.wrap_bio(self.s_in, self.s_out, server_side=True)
+
+    def pump(self):
+        moved = True
+        while moved:
+            moved = False
+            for src, dst in ((self.c_out, self.s_in), (self.s_out, self.c_in)):
+                data = src.read()
+                if data:
+                    dst.write(data)
+                    moved = True
+
+    def handshake(self):
+        for _ in range(10):
+            done = 0
+            for side in (self.client, self.server):
+                try:
+                    side.do_handshake()
+                    done += 1
+                except ssl.SSLWantReadError:
+                    pass
+            self.pump()
+            if done == 2:
+                return
+        raise AssertionError("handshake did not finish")
+
+
+@pytest.mark.parametrize("bio", [ssl.MemoryBIO, cyssl.MemoryBIO], ids=["stdlib-bio", "cyssl-bio"])
+@pytest.mark.parametrize("role", ["client", "server"])
+def test_handshake_and_data(pki_files, bio, role):
+    if role == "client":
+        pair = Pair(client_context(pki_files), server_context(pki_files), bio)
+        ours = pair.client
+    else:
+        pair = Pair(client_context(pki_files, ssl), server_context(pki_files, cyssl), bio)
+        ours = pair.server
+    with pytest.raises(ssl.SSLWantReadError) as info:
+        ours.do_handshake() if role == "client" else (pair.client.do_handshake(), pair.pump(),
+                                                      ours.do_handshake())
+    assert info.value.errno == ssl.SSL_ERROR_WANT_READ
+    pair.handshake()
+    assert isinstance(ours, cyssl.SSLObject)
+    assert ours.version() == "TLSv1.3" and ours.cipher()[1] == "TLSv1.3"
+    assert ours.compression() is None and ours.selected_npn_protocol() is None
+    assert ours.server_side == (role == "server")
+    pair.client.write(b"hello")
+    pair.pump()
+    assert pair.server.read(1024) == b"hello"
+    pair.server.write(memoryview(b"world"))
+    pair.pump()
+    buffer = bytearray(10)
+    assert pair.client.read(5, memoryview(buffer)[2:]) == 5 and buffer[2:7] == b"world"
+    with pytest.raises(ssl.SSLWantReadError):
+        ours.read(10)
+
+
+def test_getpeercert_forms(pki_files):
+    pair = Pair(client_context(pki_files), server_context(pki_files))
+    pair.handshake()
+    assert pair.client.getpeercert(binary_form=True) == pki_files.leaf.der()
+    cert = pair.client.getpeercert()
+    assert cert["subjectAltName"][0] == ("DNS", "localhost")
+    with pytest.raises(ValueError):
+        Pair(client_context(pki_files), server_context(pki_files)).client.getpeercert()
+    unverified = client_context(pki_files)
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    pair = Pair(unverified, server_context(pki_files))
+    pair.handshake()
+    assert pair.client.getpeercert() == {}                # not verified: an empty dict
+    pair = Pair(client_context(pki_files, ssl), server_context(pki_files, cyssl))
+    pair.handshake()
+    assert pair.server.getpeercert() is None              # no client certificate
+
+
+def test_close_notify_read_returns_empty_and_unwrap_contract(pki_files):
+    pair = Pair(client_context(pki_files), server_context(pki_files))
+    pair.handshake()
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.unwrap()                            # sent close_notify; waits for the peer's
+    pair.pump()
+    assert pair.server.read(10) == b""                 # the stdlib peer sees our close_notify
+    pair.server.unwrap()
+    pair.pump()
+    pair.client.unwrap()                               # now complete
+    assert pair.client.read(10) == b"" and pair.client.read(10, bytearray(10)) == 0
+
+
+def test_eof_without_close_notify_is_ssleoferror(pki_files):
+    pair = Pair(client_context(pki_files), server_context(pki_files))
+    pair.handshake()
+    pair.c_in.write_eof()
+    with pytest.raises(ssl.SSLEOFError) as info:
+        pair.client.read(10)
+    assert info.value.errno == ssl.SSL_ERROR_EOF
+    assert "UNEXPECTED_EOF_WHILE_READING" in info.value.strerror
+
+
+def test_ignore_unexpected_eof_option(pki_files):
+    ctx = client_context(pki_files)
+    ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+    pair = Pair(ctx, server_context(pki_files))
+    pair.handshake()
+    pair.c_in.write_eof()
+    assert pair.client.read(10) == b""
+
+
+def test_verification_failures_raise_stdlib_classes_with_openssl_codes(pki_files):
+    pair = Pair(client_context(pki_files), server_context(pki_files), hostname="wrong.example")
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        pair.handshake()
+    err = info.value
+    assert isinstance(err, ssl.CertificateError) and err.errno == 1
+    assert err.verify_code == 62 and err.reason == "CERTIFICATE_VERIFY_FAILED"
+    assert "Hostname mismatch" in err.verify_message and "certificate verify failed" in str(err)
+    pair.pump()
+    with pytest.raises(ssl.SSLError) as peer:
+        pair.server.do_handshake()                    # the stdlib server got our alert
+    assert "bad certificate" in str(peer.value)
+
+    stranger = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)    # trusts nothing
+    pair = Pair(stranger, server_context(pki_files))
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        pair.handshake()
+    assert info.value.verify_code == 20
+
+
+def test_alerts_from_the_peer_carry_openssl_reasons(pki_files):
+    server = server_context(pki_files)
+    server.set_alpn_protocols(["h2"])
+    client_ctx = client_context(pki_files, ssl)
+    client_ctx.set_alpn_protocols(["http/1.1"])
+    ours = server_context(pki_files, cyssl)
+    ours.set_alpn_protocols(["h2"])
+    pair = Pair(client_ctx, ours)
+    with pytest.raises(ssl.SSLError) as info:
+        pair.handshake()
+    assert info.value.reason == "NO_APPLICATION_PROTOCOL"
+
+
+def test_wrap_bio_signature_and_hostname_forms(pki_files):
+    ctx = client_context(pki_files)
+    # anyio passes five positional arguments and the host name as bytes
+    obj = ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), False, b"localhost", None)
+    assert obj.server_hostname == "localhost"
+    with pytest.raises(ValueError):
+        ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())          # check_hostname needs a name
+    server = server_context(pki_files, cyssl)
+    with pytest.raises(ValueError):
+        server.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True, server_hostname="x")
+
+
+def test_session_resumption_and_channel_binding(pki_files):
+    server = server_context(pki_files)
+    ctx = client_context(pki_files)
+    pair = Pair(ctx, server)
+    pair.handshake()
+    pair.server.write(b"x")
+    pair.pump()
+    pair.client.read(1)                                 # takes the tickets in
+    session = pair.client.session
+    assert isinstance(session, cyssl.SSLSession) and not pair.client.session_reused
+    binding = pair.client.get_channel_binding("tls-unique")
+    assert binding == pair.server.get_channel_binding("tls-unique")
+    with pytest.raises(ValueError):
+        pair.client.get_channel_binding("tls-server-end-point")
+    again = Pair(ctx, server)
+    again.client.session = session
+    again.handshake()
+    assert again.client.session_reused and again.server.session_reused
+
+
+def test_memorybio_semantics():
+    bio = cyssl.MemoryBIO()
+    assert bio.pending == 0 and not bio.eof
+    assert bio.write(b"abc") == 3 and bio.write(bytearray(b"de")) == 2
+    assert bio.write(memoryview(b"f")) == 1
+    assert bio.pending == 6 and bio.read(2) == b"ab" and bio.read() == b"cdef"
+    with pytest.raises(TypeError):
+        bio.write("text")
+    bio.write(b"tail")
+    bio.write_eof()
+    assert not bio.eof and bio.read() == b"tail" and bio.eof
+    with pytest.raises(ssl.SSLError):
+        bio.write(b"x")
+
+
+def test_never_raises_want_write_over_memory_bios(pki_files):
+    pair = Pair(client_context(pki_files), server_context(pki_files))
+    pair.handshake()
+    big = b"x" * (4 << 20)
+    assert pair.client.write(big) == len(big)           # all queued in the BIO
+    pair.pump()
+    received = bytearray()
+    while len(received) < len(big):
+        received += pair.server.read(1 << 20)
+    assert received == big
