@@ -258,7 +258,7 @@ def _servername_callback(conn, name):
     """Engine hook: call the context's sni_callback as the stdlib does (owner object, name,
     context); it may switch ``ssl_object.context``; a returned int is an alert."""
     channel = conn.owner
-    context = channel._context
+    context = channel.context
     callback = context.sni_callback
     target = channel.owner if channel.owner is not None else channel
     result = callback(target, name, context)
