@@ -69,7 +69,7 @@ def expect(conn, data, alert):
     (dict(suite=0xC02F), "illegal_parameter"),
     (dict(session_id=b"\x00" * 32), "illegal_parameter"),
     (dict(versions=b"\x03\x03"), "illegal_parameter"),
-    (dict(versions=None), "protocol_version"),              # a TLS 1.2-only server
+    (dict(versions=None), "illegal_parameter"),             # TLS 1.2 with a TLS 1.3 suite
     (dict(versions=None, random=b"\x42" * 24 + b"DOWNGRD\x01"), "illegal_parameter"),
     (dict(compression=1), "illegal_parameter"),
     (dict(legacy_version=0x0304), "illegal_parameter"),
@@ -84,6 +84,11 @@ def expect(conn, data, alert):
 def test_bad_server_hello(changes, alert):
     conn, hello = client_and_hello()
     expect(conn, server_hello_record(hello, **changes), alert)
+
+
+def test_tls12_server_when_only_tls13_is_offered():
+    conn, hello = client_and_hello(versions=[0x0304])
+    expect(conn, server_hello_record(hello, versions=None, suite=0xC02F), "protocol_version")
 
 
 def test_malformed_server_hello_is_decode_error():

@@ -219,8 +219,8 @@ def server_answer(leaf, data):
     (dict(extensions={51: None}), "missing_extension"),
     (dict(extensions={10: None}), "missing_extension"),
     (dict(extensions={13: None}), "missing_extension"),
-    (dict(extensions={43: b"\x02\x03\x03"}), "protocol_version"),
-    (dict(extensions={43: None}), "protocol_version"),
+    (dict(extensions={43: b"\x02\x03\x03"}), "handshake_failure"),   # TLS 1.2, no 1.2 suite
+    (dict(extensions={43: None}), "handshake_failure"),
     (dict(suites=[0xC02B, 0x009C]), "handshake_failure"),
     (dict(extensions={10: encode_u16_list([0x0019])}), "illegal_parameter"),  # share for unlisted group
     (dict(compression=b"\x01\x00"), "illegal_parameter"),
@@ -232,6 +232,13 @@ def server_answer(leaf, data):
 ])
 def test_bad_client_hellos(leaf, case, alert):
     assert server_answer(leaf, client_hello_record(**case)).alert_name == alert
+
+
+def test_no_common_version_is_protocol_version(leaf):
+    server = server_connection(server_config(leaf, versions=[0x0304]))
+    with pytest.raises(TLSError) as info:
+        server.receive(client_hello_record(extensions={43: b"\x02\x03\x03"}, suites=[0xC02B]))
+    assert info.value.alert_name == "protocol_version"
 
 
 def test_truncated_client_hello_is_decode_error(leaf):

@@ -169,10 +169,12 @@ cdef class TLSChannel:
         if not self._handshake_done:
             return None
         from cyssl.tls.suites import BY_CODE
+        config = self.conn.config
+        ours = list(config.tls13_suites) + list(config.tls12_suites)
         offered = self.conn.offered_suites if self.server_side else None
-        ours = self._context._engine_config(self.server_side).tls13_suites
         codes = [c for c in (offered or ours) if c in ours]
-        return [(BY_CODE[c].openssl_name, "TLSv1.3", _BITS[BY_CODE[c].aead.key_length]) for c in codes]
+        return [(BY_CODE[c].openssl_name, "TLSv1.3" if BY_CODE[c].tls13 else "TLSv1.2",
+                 _BITS[BY_CODE[c].aead.key_length]) for c in codes]
 
     def version(self):
         if not self._handshake_done:

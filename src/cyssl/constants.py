@@ -109,7 +109,7 @@ HAS_NPN = False
 HAS_ECDH = True
 HAS_NEVER_CHECK_COMMON_NAME = True
 HAS_SSLv2 = HAS_SSLv3 = HAS_TLSv1 = HAS_TLSv1_1 = False
-HAS_TLSv1_2 = False                        # TLS 1.2 handshakes come with issue 5
+HAS_TLSv1_2 = True
 HAS_TLSv1_3 = True
 HAS_PSK = False
 HAS_PHA = True

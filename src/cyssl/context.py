@@ -17,7 +17,7 @@ from cyssl.crypto import certs, groups
 from cyssl.crypto.certs import TrustStore
 from cyssl.tls.config import TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED, keylog_to_file
 from cyssl.tls.suites import TLS13_SUITES, TLS12_SUITES
-from cyssl.tls.tickets import TicketKeys
+from cyssl.tls.tickets import SessionCache, TicketKeys
 
 try:
     import ssl as _stdlib
@@ -96,6 +96,7 @@ class SSLContext(_Base):
         self._groups = None
         self._num_tickets = 2
         self._ticket_keys = None
+        self._session_cache = None
         self._keylog_filename = None
         self._hostname_checks_common_name = False
         self._post_handshake_auth = False if client else None
@@ -124,13 +125,25 @@ class SSLContext(_Base):
             self._configs[server_side] = config
             return config
 
+    def _versions(self):
+        """The protocol versions minimum_version, maximum_version and OP_NO_* leave, best first."""
+        low, high = self._minimum_version, self._maximum_version
+        low = 0x0303 if low in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) else int(low)
+        high = 0x0304 if high in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
+            else int(high)
+        versions = [v for v in (0x0304, 0x0303) if low <= v <= high]
+        if self._options & _c.OP_NO_TLSv1_3:
+            versions = [v for v in versions if v != 0x0304]
+        if self._options & _c.OP_NO_TLSv1_2:
+            versions = [v for v in versions if v != 0x0303]
+        if not versions:
+            raise errors.ssl_error("NO_PROTOCOLS_AVAILABLE", "no protocols available")
+        return versions
+
     def _build_config(self, server_side):
-        maximum = self._maximum_version
-        if (maximum not in (_c.TLSVersion.MAXIMUM_SUPPORTED,) and maximum < _c.TLSVersion.TLSv1_3) \
-                or self._options & _c.OP_NO_TLSv1_3:
-            raise errors.ssl_error("NO_PROTOCOLS_AVAILABLE",
-                                   "no protocols available (cyssl speaks TLS 1.3 only so far)")
         settings = dict(
+            versions=self._versions(),
+            tls12_suites=list(self._tls12_ciphers),
             tls13_suites=list(self._tls13_suites),
             alpn_protocols=list(self._alpn),
             certificate_chain=list(self._chain),
@@ -152,6 +165,10 @@ class SSLContext(_Base):
             if self._ticket_keys is None:
                 self._ticket_keys = TicketKeys()
             settings["ticket_keys"] = self._ticket_keys
+        if server_side:
+            if self._session_cache is None:
+                self._session_cache = SessionCache()
+            settings["session_cache"] = self._session_cache
         if self._keylog_filename:
             settings["keylog"] = keylog_to_file(self._keylog_filename)
         return TLSConfig(**settings)
@@ -395,6 +412,8 @@ class SSLContext(_Base):
     def set_ciphers(self, cipherlist):
         """OpenSSL cipher strings select among the TLS 1.2 suites; TLS 1.3 suites are
         always on (as with OpenSSL's set_cipher_list)."""
+        if not isinstance(cipherlist, str):
+            raise TypeError("cipherlist must be a str")
         selected = _select_tls12_ciphers(cipherlist)
         if not selected:
             raise errors.ssl_error("NO_CIPHER_MATCH", "No cipher can be selected.")

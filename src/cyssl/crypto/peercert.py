@@ -38,6 +38,10 @@ here) and which only drop one extension.
 Names of OIDs come from OpenSSL's own object table when the interpreter has the
 stdlib ``_ssl`` module; that is the table the stdlib's getpeercert uses. Without it, a
 built-in table covers the usual attribute types.
+
+Where this deliberately differs from the stdlib: bytes after the certificate are
+refused (OpenSSL's PEM loader ignores them; a TLS Certificate message cannot carry
+them), and BER nested deeper than Python's recursion limit is refused.
 """
 import datetime
 import functools
@@ -57,44 +61,58 @@ class _DecodeError(ValueError):
 # --- DER reading ----------------------------------------------------------------------
 
 def _read(buf, pos, end):
-    """The TLV at buf[pos:end] as (identifier octet, content start, content end)."""
+    """The TLV at buf[pos:end] as (identifier octet, content start, content end,
+    end of the TLV). The identifier octet carries class, constructed bit and tag
+    number; tag numbers of 31 and more all read as 0x1F, which no caller expects.
+    Like OpenSSL, this reads BER: indefinite lengths and non-minimal length octets."""
     if end - pos < 2:
         raise _DecodeError("truncated")
     ident = buf[pos]
     pos += 1
-    if ident & 0x1F == 0x1F:            # high tag number: never a tag wanted here
-        for _ in range(6):
-            if pos >= end:
-                raise _DecodeError("truncated tag")
+    if ident & 0x1F == 0x1F:            # high tag number form
+        number = 0
+        while True:
+            if pos >= end or number > 0xFFFFFF:
+                raise _DecodeError("bad tag")
+            number = (number << 7) | (buf[pos] & 0x7F)
             pos += 1
             if not buf[pos - 1] & 0x80:
                 break
-        else:
-            raise _DecodeError("tag too long")
+        if number < 0x1F:               # OpenSSL reads it as the low tag number
+            ident = (ident & 0xE0) | number
         if pos >= end:
             raise _DecodeError("truncated")
     length = buf[pos]
     pos += 1
+    if length == 0x80:                  # indefinite: up to the matching end-of-contents
+        if not ident & 0x20:
+            raise _DecodeError("indefinite length on a primitive")
+        start = pos
+        while not (end - pos >= 2 and buf[pos] == 0 and buf[pos + 1] == 0):
+            if pos >= end:
+                raise _DecodeError("missing end-of-contents")
+            pos = _read(buf, pos, end)[3]
+        return ident, start, pos, pos + 2
     if length & 0x80:
         count = length & 0x7F
-        if count == 0:
-            raise _DecodeError("indefinite length")
         if count >= end - pos:          # ASN1_get_object wants one octet more
             raise _DecodeError("truncated length")
         length = int.from_bytes(buf[pos:pos + count], "big")
         pos += count
     if length > end - pos:
         raise _DecodeError("truncated content")
-    return ident, pos, pos + length
+    return ident, pos, pos + length, pos + length
 
 
 def _items(buf, pos, end):
     """The TLVs that fill buf[pos:end]."""
     out = []
     while pos < end:
+        if end - pos >= 2 and buf[pos] == 0 and buf[pos + 1] == 0:
+            raise _DecodeError("unexpected end-of-contents")
         tlv = _read(buf, pos, end)
         out.append(tlv)
-        pos = tlv[2]
+        pos = tlv[3]
     return out
 
 
@@ -108,10 +126,10 @@ def _explicit(buf, tlv):
 
 def _string(buf, tlv, depth=0):
     """A string's octets; constructed (BER) strings are collected as OpenSSL does."""
-    ident, start, end = tlv
+    ident, start, end = tlv[:3]
     if not ident & 0x20:
         return bytes(buf[start:end])
-    if depth >= 5:
+    if depth > 5:                       # ASN1_MAX_STRING_NEST
         raise _DecodeError("string nested too deep")
     return b"".join(_string(buf, item, depth + 1) for item in _items(buf, start, end))
 
@@ -127,7 +145,7 @@ def _typed_string(buf, tlv):
 
 def _integer(buf, tlv):
     """An INTEGER, with the padding checks of OpenSSL's c2i_ASN1_INTEGER."""
-    ident, start, end = tlv
+    ident, start, end = tlv[:3]
     if ident != 0x02 or start == end:
         raise _DecodeError("bad INTEGER")
     if end - start > 1 and ((buf[start] == 0 and buf[start + 1] < 0x80)
@@ -138,7 +156,7 @@ def _integer(buf, tlv):
 
 def _oid(buf, tlv):
     """The content octets of an OBJECT IDENTIFIER, checked as c2i_ASN1_OBJECT does."""
-    ident, start, end = tlv
+    ident, start, end = tlv[:3]
     content = bytes(buf[start:end])
     if ident != 0x06 or not content or content[-1] & 0x80:
         raise _DecodeError("bad OBJECT IDENTIFIER")
@@ -164,7 +182,7 @@ def _any(buf, tlv):
     """An ASN1_ANY value, checked as asn1_d2i_ex_primitive does, as (type, octets):
     type is the universal tag number, or None for other classes and high tag
     numbers. Octets are filled in for strings only."""
-    ident, start, end = tlv
+    ident, start, end = tlv[:3]
     tag = ident & 0x1F
     if ident & 0xC0 or tag == 0x1F:
         return None, b""
@@ -637,8 +655,8 @@ def _version_number(version):
 
 def _decode(der):
     top = _read(der, 0, len(der))
-    if top[0] != 0x30 or top[2] != len(der):
-        raise _DecodeError("not a DER certificate")
+    if top[0] != 0x30 or top[3] != len(der):
+        raise _DecodeError("not a single certificate")
     parts = _items(der, top[1], top[2])
     if len(parts) != 3 or parts[0][0] != 0x30 or parts[2][0] & 0xDF != 0x03:
         raise _DecodeError("not a certificate")
@@ -664,12 +682,12 @@ def _decode(der):
     if len(times) != 2:
         raise _DecodeError("bad Validity")
     subject = _name(der, take())
-    key = take()
-    key_parts = _items(der, key[1], key[2]) if key[0] == 0x30 else ()
-    if len(key_parts) != 2 or key_parts[1][0] & 0xDF != 0x03:
+    spki = take()
+    spki_parts = _items(der, spki[1], spki[2]) if spki[0] == 0x30 else ()
+    if len(spki_parts) != 2 or spki_parts[1][0] & 0xDF != 0x03:
         raise _DecodeError("bad SubjectPublicKeyInfo")
-    _algorithm(der, key_parts[0])
-    _bit_string(_string(der, key_parts[1]))
+    _algorithm(der, spki_parts[0])
+    _bit_string(_string(der, spki_parts[1]))
     for unique_id in (0x81, 0x82):
         if fields and fields[-1][0] & 0xDF == unique_id:
             _bit_string(_string(der, take()))

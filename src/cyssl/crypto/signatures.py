@@ -174,3 +174,13 @@ _CERTIFICATE_VERIFY_PREFIX = {
 def certificate_verify_input(transcript_hash, server):
     """What a TLS 1.3 CertificateVerify signs (RFC 8446 section 4.4.3)."""
     return _CERTIFICATE_VERIFY_PREFIX[bool(server)] + transcript_hash
+
+
+def key_fits_auth(public_key, auth):
+    """Whether a certificate key can authenticate a TLS 1.2 suite ("ECDSA" or "RSA")."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    if auth == "ECDSA":
+        return isinstance(public_key, ec.EllipticCurvePublicKey)
+    if auth == "RSA":
+        return isinstance(public_key, rsa.RSAPublicKey)
+    return False

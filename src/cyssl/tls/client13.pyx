@@ -16,7 +16,7 @@ from cyssl.tls.errors cimport (DECODE_ERROR, DECRYPT_ERROR, MISSING_EXTENSION, P
                                UNSUPPORTED_EXTENSION)
 from cyssl.tls.messages cimport *
 from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks,
-                                DOWNGRADE_TLS11, DOWNGRADE_TLS12, TLS13, check_allowed,
+                                DOWNGRADE_TLS11, DOWNGRADE_TLS12, TLS12, TLS13, check_allowed,
                                 decode_alpn, decode_record_size_limit, decode_server_key_share,
                                 decode_u16, decode_u16_list, decode_certificate_authorities,
                                 decode_opaque16, encode_alpn, encode_certificate,
@@ -26,7 +26,7 @@ from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, Offe
                                 parse_certificate_request, parse_certificate_verify,
                                 parse_encrypted_extensions, unexpected_message)
 from cyssl.tls.suites import BY_CODE
-from cyssl.tls.tickets import Session
+from cyssl.tls.tickets import Session, Session12
 from cyssl.tls.verification import verify_peer_chain
 
 cdef enum State:
@@ -98,11 +98,22 @@ class ClientHandshake:
 
     def start(self):
         conn = self.conn
+        config = self.config
         conn.client_random = os.urandom(32)
-        self.session_id = os.urandom(32) if self.config.middlebox_compatibility else b""
-        for group in self.config.key_share_groups:
-            self.key_shares[group] = groups.GROUPS[group].generate()
-        if self.session is not None and not self._session_fits(self.session):
+        self.offers13 = TLS13 in config.versions
+        self.offers12 = TLS12 in config.versions
+        self.session12 = None
+        if isinstance(self.session, Session12):
+            if self.offers12 and self._session12_fits(self.session):
+                self.session12 = self.session
+            self.session = None
+        self.session_id = os.urandom(32) if config.middlebox_compatibility or self.offers12 else b""
+        if self.session12 is not None and self.session12.session_id:
+            self.session_id = self.session12.session_id
+        if self.offers13:
+            for group in config.key_share_groups:
+                self.key_shares[group] = groups.GROUPS[group].generate()
+        if self.session is not None and not (self.offers13 and self._session_fits(self.session)):
             self.session = None
         conn.records.plaintext_version = 0x0301       # initial ClientHello (RFC 8446 5.1)
         self._send_client_hello()
@@ -116,6 +127,10 @@ class ClientHandshake:
                 and session.usable(self._now_ms())
                 and (session.server_name or None) == (self.server_name or None))
 
+    def _session12_fits(self, session):
+        return (session.suite in self.config.tls12_suites and session.usable(self._now_ms())
+                and (session.server_name or None) == (self.server_name or None))
+
     def _now_ms(self):
         return int(self.conn.now() * 1000)
 
@@ -124,12 +139,21 @@ class ClientHandshake:
         extensions = []
         if self.sni:
             extensions.append((EXT_SERVER_NAME, encode_server_name(self.sni)))
-        extensions.append((EXT_SUPPORTED_VERSIONS, b"\x02\x03\x04"))
+        versions = [v for v in config.versions if v in (TLS13, TLS12)]
+        extensions.append((EXT_SUPPORTED_VERSIONS, encode_u16_list(versions, 1)))
         extensions.append((EXT_SUPPORTED_GROUPS, encode_u16_list(config.groups)))
         extensions.append((EXT_SIGNATURE_ALGORITHMS, encode_u16_list(config.signature_schemes)))
-        extensions.append((EXT_KEY_SHARE, encode_key_shares(
-            [(g, share.public_bytes()) for g, share in self.key_shares.items()])))
-        extensions.append((EXT_PSK_KEY_EXCHANGE_MODES, bytes((1, PSK_DHE_KE))))
+        if self.offers13:
+            extensions.append((EXT_KEY_SHARE, encode_key_shares(
+                [(g, share.public_bytes()) for g, share in self.key_shares.items()])))
+            extensions.append((EXT_PSK_KEY_EXCHANGE_MODES, bytes((1, PSK_DHE_KE))))
+        if self.offers12:
+            # TLS 1.2's safety extensions (RFC 7627, 5746, 8422) and tickets (RFC 5077).
+            extensions.append((EXT_EXTENDED_MASTER_SECRET, b""))
+            extensions.append((EXT_RENEGOTIATION_INFO, b"\x00"))
+            extensions.append((EXT_EC_POINT_FORMATS, b"\x01\x00"))
+            ticket = self.session12.ticket if self.session12 is not None else None
+            extensions.append((EXT_SESSION_TICKET, ticket or b""))
         if config.alpn_protocols:
             extensions.append((EXT_ALPN, encode_alpn(config.alpn_protocols)))
         if config.record_size_limit:
@@ -147,12 +171,14 @@ class ClientHandshake:
                                [bytes(hash_length)])
             extensions.append((EXT_PRE_SHARED_KEY, psks.encode()))    # last (RFC 8446 4.2.11)
         self.offered = {t for t, _ in extensions}
-        hello = ClientHello(self.conn.client_random, self.session_id, list(config.tls13_suites),
-                            extensions)
+        suites = (list(config.tls13_suites) if self.offers13 else []) + \
+            (list(config.tls12_suites) if self.offers12 else [])
+        hello = ClientHello(self.conn.client_random, self.session_id, suites, extensions)
         raw = hello.encode()
         if psks is not None:
             raw = self._with_binder(hello, psks, raw)
         self.transcript.update(raw)
+        self.sent_hello = raw
         self.conn.send_handshake(raw)
 
     def _with_binder(self, hello, psks, raw):
@@ -197,13 +223,8 @@ class ClientHandshake:
         extensions = hello.extensions
         version = extensions.get(EXT_SUPPORTED_VERSIONS)
         if version is None:
-            if hello.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
-                raise illegal_parameter("server signals a downgrade from TLS 1.3",
-                                        "TLS13_DOWNGRADE")
-            raise TLSError(PROTOCOL_VERSION, "UNSUPPORTED_PROTOCOL",
-                           "server chose TLS version %#06x; only TLS 1.3 was offered"
-                           % hello.legacy_version)
-        if decode_u16(version) != TLS13:
+            return self._older_server_hello(hello, raw)
+        if decode_u16(version) != TLS13 or not self.offers13:
             raise illegal_parameter("server selected a version that was not offered",
                                     "BAD_PROTOCOL_VERSION_NUMBER")
         if hello.legacy_version != 0x0303:
@@ -213,7 +234,7 @@ class ClientHandshake:
                                     "INVALID_SESSION_ID")
         if hello.compression_method != 0:
             raise illegal_parameter("compression selected", "INVALID_COMPRESSION_ALGORITHM")
-        if hello.cipher_suite not in self.config.tls13_suites or \
+        if hello.cipher_suite not in self.config.tls13_suites or not self.offers13 or \
                 self.retry_suite not in (None, hello.cipher_suite):
             raise illegal_parameter("server chose a cipher suite that was not offered "
                                     "(or not the one of its HelloRetryRequest)",
@@ -262,6 +283,22 @@ class ClientHandshake:
         conn.set_read_secret(self.server_hs)
         conn.set_write_secret(self.client_hs)
         self.state = WAIT_ENCRYPTED_EXTENSIONS
+
+    def _older_server_hello(self, hello, raw):
+        """A ServerHello without supported_versions: TLS 1.2 or older."""
+        if self.offers13 and hello.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+            # RFC 8446 4.1.3: a TLS 1.3 server was made to negotiate down.
+            raise illegal_parameter("server signals a downgrade from TLS 1.3", "TLS13_DOWNGRADE")
+        if hello.legacy_version != TLS12 or not self.offers12 or self.retried:
+            raise TLSError(PROTOCOL_VERSION, "UNSUPPORTED_PROTOCOL",
+                           "server chose TLS version %#06x, which was not offered"
+                           % hello.legacy_version)
+        from cyssl.tls.client12 import Client12Handshake
+        self.key_shares = {}
+        machine = Client12Handshake(self)
+        self.conn.handshake = machine
+        self.conn.ccs_allowed = False
+        machine.server_hello(hello, raw)
 
     def _check_offered(self, extensions, allowed, str where):
         check_allowed(extensions, allowed, where)

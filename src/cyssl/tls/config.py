@@ -8,7 +8,7 @@ import platform
 
 from cyssl.crypto import groups as _groups
 from cyssl.crypto import signatures as _signatures
-from cyssl.tls.suites import TLS13_SUITES
+from cyssl.tls.suites import TLS12_SUITES, TLS13_SUITES
 
 VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED = 0, 1, 2
 
@@ -37,6 +37,14 @@ def default_tls13_suites():
     return codes
 
 
+def default_tls12_suites():
+    """ECDHE-ECDSA before ECDHE-RSA; AES-GCM or ChaCha20 first as for TLS 1.3."""
+    codes = [s.code for s in TLS12_SUITES]
+    if not HAS_AES_HARDWARE:
+        codes = [0xCCA9, 0xC02B, 0xC02C, 0xCCA8, 0xC02F, 0xC030]
+    return codes
+
+
 class TLSConfig:
     """Everything a connection needs to know that is not negotiated.
 
@@ -46,7 +54,10 @@ class TLSConfig:
     """
 
     def __init__(self, **settings):
+        self.versions = [0x0304, 0x0303]        # what we speak, best first
         self.tls13_suites = default_tls13_suites()
+        self.tls12_suites = default_tls12_suites()
+        self.require_extended_master_secret = True   # RFC 7627; relax only for old peers
         self.groups = [g for g in _groups.DEFAULT_GROUPS if _groups.supported(g)]
         self.key_share_groups = [g for g in (0x11EC, 0x001D) if _groups.supported(g)]
         self.signature_schemes = list(_signatures.DEFAULT_SCHEMES)
@@ -61,6 +72,7 @@ class TLSConfig:
         self.certificate_authorities = None    # DER names sent in CertificateRequest
         self.num_tickets = 2
         self.ticket_keys = None                # tickets.TicketKeys (server)
+        self.session_cache = None              # tickets.SessionCache (TLS 1.2 server)
         self.ticket_lifetime = 7200            # seconds, at most 7 days
         self.keylog = None
         self.record_size_limit = None          # what we announce (RFC 8449), None: not sent

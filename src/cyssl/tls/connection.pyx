@@ -89,10 +89,13 @@ cdef class Connection:
         elif content_type == ALERT:
             self._on_alert(payload)
         else:                                   # CHANGE_CIPHER_SPEC
-            # TLS 1.3 middlebox compatibility: one CCS of 0x01, only during the handshake.
             if bytes(payload) != b"\x01":
                 raise TLSError(UNEXPECTED_MESSAGE, "BAD_CHANGE_CIPHER_SPEC",
                                "malformed change_cipher_spec")
+            if self.version == 0x0303:          # TLS 1.2: it switches the read key
+                self.handshake.change_cipher_spec()
+                return 0
+            # TLS 1.3 middlebox compatibility: one CCS of 0x01, only during the handshake.
             if not self.ccs_allowed or self.ccs_received:
                 raise unexpected_message("change_cipher_spec out of place", "UNEXPECTED_CCS_MESSAGE")
             self.ccs_received = True
@@ -152,7 +155,7 @@ cdef class Connection:
         if self.close_sent:
             raise TLSError(INTERNAL_ERROR, "PROTOCOL_IS_SHUTDOWN", "close_notify already sent")
         cdef RecordProtection writer = self.records.writer
-        if writer.sequence + KEY_UPDATE_MARGIN + len(data) // 16384 >= writer.limit:
+        if self.version == 0x0304 and writer.sequence + KEY_UPDATE_MARGIN + len(data) // 16384 >= writer.limit:
             self.update_keys(False)
         self.records.write(APPLICATION_DATA, data)
 

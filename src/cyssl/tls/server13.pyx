@@ -20,7 +20,7 @@ from cyssl.tls.errors cimport (CERTIFICATE_REQUIRED, HANDSHAKE_FAILURE, INTERNAL
                                NO_APPLICATION_PROTOCOL, PROTOCOL_VERSION)
 from cyssl.tls.messages cimport *
 from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks,
-                                HRR_RANDOM, TLS13, check_allowed, decode_alpn, decode_key_shares,
+                                HRR_RANDOM, TLS12, TLS13, check_allowed, decode_alpn, decode_key_shares,
                                 decode_psk_modes, decode_record_size_limit, decode_server_name,
                                 decode_u16_list, decode_opaque16, encode_alpn, encode_certificate,
                                 encode_certificate_authorities, encode_certificate_request,
@@ -56,6 +56,54 @@ def server_connection(config):
     conn = Connection(config, True)
     conn.handshake = ServerHandshake(conn)
     return conn
+
+
+def choose_version(hello, config):
+    """The highest version both sides speak (RFC 8446 4.2.1), else protocol_version."""
+    versions = hello.extensions.get(EXT_SUPPORTED_VERSIONS)
+    if versions is not None:
+        offered = decode_u16_list(versions, 1)
+    else:
+        offered = [TLS12] if hello.legacy_version >= TLS12 else []
+    for version in config.versions:
+        if version in offered:
+            return version
+    raise TLSError(PROTOCOL_VERSION, "UNSUPPORTED_PROTOCOL",
+                   "no protocol version in common (client offers %s)"
+                   % ", ".join("%#06x" % v for v in offered) or "nothing usable")
+
+
+def negotiate_extensions(Connection conn, extensions):
+    """What both versions decide alike: the server name (and its callback, which may switch
+    the configuration) and ALPN. Returns the configuration in force."""
+    if EXT_SERVER_NAME in extensions:
+        conn.server_name = decode_server_name(extensions[EXT_SERVER_NAME])
+    config = conn.config
+    callback = config.servername_callback
+    if callback is not None:                   # called with None too, as OpenSSL does
+        alert = callback(conn, conn.server_name)
+        if alert is not None:
+            raise TLSError(alert, "CALLBACK_FAILED", "server name callback refused %r"
+                           % conn.server_name)
+        config = conn.config
+    if EXT_ALPN in extensions and config.alpn_protocols:
+        offered = decode_alpn(extensions[EXT_ALPN])
+        for protocol in config.alpn_protocols:
+            if protocol in offered:
+                conn.alpn_protocol = protocol
+                break
+        else:
+            raise TLSError(NO_APPLICATION_PROTOCOL, "NO_APPLICATION_PROTOCOL",
+                           "no ALPN protocol in common")
+    return config
+
+
+def peer_record_size_limit(Connection conn, extensions):
+    if EXT_RECORD_SIZE_LIMIT not in extensions:
+        return None
+    limit = decode_record_size_limit(extensions[EXT_RECORD_SIZE_LIMIT])
+    conn.records.max_fragment = min(16384, limit - 1)
+    return limit
 
 
 class ServerHandshake:
@@ -94,10 +142,13 @@ class ServerHandshake:
         hello = ClientHello.parse(body)
         extensions = hello.extensions
         retry = self.state == WAIT_SECOND_CLIENT_HELLO
-        versions = extensions.get(EXT_SUPPORTED_VERSIONS)
-        if versions is None or TLS13 not in decode_u16_list(versions, 1):
-            raise TLSError(PROTOCOL_VERSION, "UNSUPPORTED_PROTOCOL",
-                           "client does not offer TLS 1.3 (TLS 1.2 is not implemented yet)")
+        if not retry:
+            version = choose_version(hello, self.config)
+            if version == TLS12:
+                from cyssl.tls.server12 import Server12Handshake
+                machine = Server12Handshake(self)
+                conn.handshake = machine
+                return machine.client_hello(hello, raw)
         if hello.compression_methods != b"\x00":
             raise illegal_parameter("TLS 1.3 ClientHello offers compression",
                                     "INVALID_COMPRESSION_ALGORITHM")
@@ -160,30 +211,8 @@ class ServerHandshake:
             raise TLSError(HANDSHAKE_FAILURE, "NO_SUITABLE_KEY_SHARE", "no key exchange group in common")
         self.group = common[0]
         conn.group = groups.GROUPS[self.group]
-        if EXT_SERVER_NAME in extensions:
-            conn.server_name = decode_server_name(extensions[EXT_SERVER_NAME])
-        callback = config.servername_callback
-        if callback is not None:               # called with None too, as OpenSSL does
-            alert = callback(conn, conn.server_name)
-            if alert is not None:
-                raise TLSError(alert, "CALLBACK_FAILED", "server name callback refused %r"
-                               % conn.server_name)
-            self.config = config = conn.config            # the callback may switch configs
-        if EXT_ALPN in extensions and config.alpn_protocols:
-            offered = decode_alpn(extensions[EXT_ALPN])
-            for protocol in config.alpn_protocols:
-                if protocol in offered:
-                    conn.alpn_protocol = protocol
-                    break
-            else:
-                raise TLSError(NO_APPLICATION_PROTOCOL, "NO_APPLICATION_PROTOCOL",
-                               "no ALPN protocol in common")
-        if EXT_RECORD_SIZE_LIMIT in extensions:
-            limit = decode_record_size_limit(extensions[EXT_RECORD_SIZE_LIMIT])
-            conn.records.max_fragment = min(16384, limit - 1)
-            self.peer_record_size_limit = limit
-        else:
-            self.peer_record_size_limit = None
+        self.config = negotiate_extensions(conn, extensions)
+        self.peer_record_size_limit = peer_record_size_limit(conn, extensions)
 
     def _check_second_hello(self, hello, shares):
         """RFC 8446 4.1.2: after a retry the client may change only the key share and

@@ -142,3 +142,116 @@ class Session:
 
     def __repr__(self):
         return "<cyssl Session suite=%#06x lifetime=%ds>" % (self.suite, self.lifetime)
+
+
+class Session12:
+    """A client's TLS 1.2 session: resumable by session ID or by ticket (RFC 5077)."""
+    __slots__ = ("session_id", "ticket", "master_secret", "suite", "extended_master_secret",
+                 "lifetime", "received_ms", "alpn", "server_name", "peer_chain", "verified_chain", "id")
+
+    def __init__(self, session_id, ticket, master_secret, suite, extended_master_secret, lifetime,
+                 received_ms, alpn, server_name, peer_chain, verified_chain):
+        self.session_id = session_id
+        self.ticket = ticket
+        self.master_secret = master_secret
+        self.suite = suite
+        self.extended_master_secret = extended_master_secret
+        self.lifetime = lifetime or 7200
+        self.received_ms = received_ms
+        self.alpn = alpn
+        self.server_name = server_name
+        self.peer_chain = peer_chain
+        self.verified_chain = list(verified_chain)
+        self.id = session_id or os.urandom(32)
+
+    def usable(self, now_ms):
+        return 0 <= now_ms - self.received_ms < self.lifetime * 1000
+
+    def __repr__(self):
+        return "<cyssl Session12 suite=%#06x>" % self.suite
+
+
+_FORMAT_VERSION_12 = 2
+
+
+class TicketState12:
+    """What a TLS 1.2 ticket (or session cache entry) carries: the master secret and what
+    it was agreed for."""
+    __slots__ = ("suite", "master_secret", "extended_master_secret", "issued_ms", "lifetime",
+                 "server_name", "peer_chain", "verified")
+
+    def __init__(self, suite, master_secret, extended_master_secret, issued_ms, lifetime,
+                 server_name, peer_chain, verified):
+        self.suite = suite
+        self.master_secret = master_secret
+        self.extended_master_secret = extended_master_secret
+        self.issued_ms = issued_ms
+        self.lifetime = lifetime
+        self.server_name = server_name or ""
+        self.peer_chain = peer_chain or []
+        self.verified = verified
+
+    def expired(self, now_ms):
+        return not 0 <= now_ms - self.issued_ms < self.lifetime * 1000
+
+    def encode(self):
+        w = Writer()
+        w.u8(_FORMAT_VERSION_12)
+        w.u16(self.suite)
+        w.vec8(self.master_secret)
+        w.u8((1 if self.extended_master_secret else 0) | (2 if self.verified else 0))
+        w.u32(self.issued_ms >> 32)
+        w.u32(self.issued_ms & 0xFFFFFFFF)
+        w.u32(self.lifetime)
+        w.vec16(self.server_name.encode("idna") if self.server_name else b"")
+        mark = w.begin(3)
+        for der in self.peer_chain:
+            w.vec24(der)
+        w.end(mark, 3)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data):
+        try:
+            r = Reader(data)
+            if r.u8() != _FORMAT_VERSION_12:
+                return None
+            suite = r.u16()
+            master_secret = r.vec8()
+            flags = r.u8()
+            issued = (r.u32() << 32) | r.u32()
+            lifetime = r.u32()
+            server_name = r.vec16().decode("idna")
+            chain_reader = r.sub24()
+            chain = []
+            while not chain_reader.at_end():
+                chain.append(chain_reader.vec24())
+            r.expect_end()
+        except (TLSError, UnicodeError):
+            return None
+        return cls(suite, master_secret, bool(flags & 1), issued, lifetime, server_name, chain,
+                   bool(flags & 2))
+
+
+class SessionCache:
+    """A server's TLS 1.2 sessions by ID: bounded, oldest dropped first, thread-safe."""
+
+    def __init__(self, capacity=20480):
+        from collections import OrderedDict
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def put(self, session_id, state):
+        with self._lock:
+            self._entries[bytes(session_id)] = state
+            self._entries.move_to_end(bytes(session_id))
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def get(self, session_id):
+        with self._lock:
+            return self._entries.get(bytes(session_id))
+
+    def __len__(self):
+        return len(self._entries)
