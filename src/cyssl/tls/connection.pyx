@@ -11,8 +11,8 @@ import time
 
 from cyssl.tls import keyschedule
 from cyssl.tls.errors import TLSError, received_alert_reason, alert_name
-from cyssl.tls.errors cimport (CLOSE_NOTIFY, DECODE_ERROR, INTERNAL_ERROR, UNEXPECTED_MESSAGE,
-                               USER_CANCELED)
+from cyssl.tls.errors cimport (CLOSE_NOTIFY, DECODE_ERROR, INTERNAL_ERROR, NO_RENEGOTIATION,
+                               UNEXPECTED_MESSAGE, USER_CANCELED)
 from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_message
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
@@ -109,8 +109,9 @@ cdef class Connection:
         if description == CLOSE_NOTIFY:
             self.close_received = True
             return 0
-        if description == USER_CANCELED and level == 1:
-            return 0                            # a warning; the close_notify that follows ends it
+        if level == 1 and (description == USER_CANCELED or
+                           (description == NO_RENEGOTIATION and self.version == 0x0303)):
+            return 0                            # warnings: the peer carries on (or closes next)
         err = TLSError(description, received_alert_reason(description),
                        "peer sent alert %s" % alert_name(description), received=True)
         self.error = err
