@@ -121,7 +121,8 @@ def test_resumption_by_ticket_and_by_session_id(tmp_path, root, leaves):
     ctx = capped(stdlib_server_context(leaves["ECDSA"], tmp_path))
     ctx.options |= ssl.OP_NO_TICKET
     conn = client_connection(client_config(root), "localhost")
-    shuttle(conn, StdlibPeer(ctx, server_side=True))
+    first = StdlibPeer(ctx, server_side=True)      # kept alive: OpenSSL drops the cached
+    shuttle(conn, first)                           # session of a connection freed unclosed
     assert conn.session.ticket is None and conn.session.session_id
     again = client_connection(client_config(root), "localhost", session=conn.session)
     peer = StdlibPeer(ctx, server_side=True)
