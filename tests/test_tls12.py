@@ -228,3 +228,30 @@ def test_renegotiation_is_refused_with_a_warning(root, leaves):
     client.send(b"still fine")
     server.receive(client.outgoing())
     assert server.read() == b"still fine"
+
+
+def test_openssl_server_without_extended_master_secret(tmp_path, root, leaves):
+    ctx = capped(stdlib_server_context(leaves["ECDSA"], tmp_path))
+    ctx.options |= 0x1                           # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3)
+    peer = StdlibPeer(ctx, server_side=True)
+    ours, theirs = shuttle_until_cyssl_fails(client_connection(client_config(root), "localhost"), peer)
+    assert ours.alert_name == "handshake_failure" and ours.reason == "INCONSISTENT_EXTMS"
+    peer = StdlibPeer(ctx, server_side=True)
+    conn = client_connection(client_config(root, require_extended_master_secret=False), "localhost")
+    shuttle(conn, peer)                          # relaxed on purpose: the RFC 5246 master secret
+    data_both_ways(conn, peer)
+
+
+def test_exporter_rfc5705_between_cyssl_peers(root, leaves):
+    from cyssl.tls import keyschedule
+    client = client_connection(client_config(root), "localhost")
+    server = server_connection(server_config(leaves["ECDSA"], versions=[0x0303]))
+    shuttle_engines(client, server)
+    for context in (None, b"", b"ctx"):
+        a = client.export_keying_material(b"EXPERIMENTAL x", context, 40)
+        assert a == server.export_keying_material(b"EXPERIMENTAL x", context, 40) and len(a) == 40
+    assert client.export_keying_material(b"EXPERIMENTAL x", None, 16) != \
+        client.export_keying_material(b"EXPERIMENTAL x", b"", 16)
+    expected = keyschedule.prf12(client.suite.hash_name, client.exporter_secret, b"EXPERIMENTAL x",
+                                 client.client_random + client.server_random + b"\x00\x03ctx", 16)
+    assert client.export_keying_material(b"EXPERIMENTAL x", b"ctx", 16) == expected

@@ -215,7 +215,7 @@ cdef class TLSChannel:
         """RFC 8446 7.5 / RFC 5705 exporter (a cyssl extension of the ssl API)."""
         if not self._handshake_done:
             raise ValueError("handshake not done yet")
-        return self.conn.export_keying_material(label, context or b"", length)
+        return self.conn.export_keying_material(label, context, length)
 
     @property
     def context(self):

@@ -291,6 +291,8 @@ class Client12Handshake:
         self._record(raw)
         if conn.resumed:
             self._send_finished()
+        conn.server_random = self.server_random
+        conn.exporter_secret = self.master_secret
         conn.app_data_readable = True
         conn.handshake_complete = True
         lifetime, ticket = self.ticket if self.ticket is not None else (0, None)

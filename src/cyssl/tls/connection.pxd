@@ -29,6 +29,7 @@ cdef class Connection:
     cdef public int version
     cdef public bint resumed
     cdef public bytes client_random
+    cdef public bytes server_random
     cdef public bytes exporter_secret
     cdef public object session
     cdef public int peer_signature_scheme

@@ -226,9 +226,14 @@ cdef class Connection:
             keylog("%s %s %s" % (label, self.client_random.hex(), secret.hex()))
 
     def export_keying_material(self, label, context, Py_ssize_t length):
-        """RFC 8446 7.5 exporter (RFC 5705 semantics)."""
+        """Keying material exporter: RFC 8446 7.5 for TLS 1.3, RFC 5705 for TLS 1.2
+        (where ``context=None`` and ``context=b""`` differ, as the RFC says)."""
         if not self.handshake_complete or self.exporter_secret is None:
             raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no exporter before the handshake")
+        if self.version == 0x0303:
+            return keyschedule.export_keying_material12(
+                self.suite.hash_name, self.exporter_secret, label, self.client_random,
+                self.server_random, context, length)
         return keyschedule.export_keying_material(self.suite.hash_name, self.exporter_secret,
                                                   label, context, length)
 

@@ -149,6 +149,18 @@ def key_block12(str hash_name, master_secret, server_random, client_random, Py_s
                  bytes(server_random) + bytes(client_random), length)
 
 
+def export_keying_material12(str hash_name, master_secret, label, client_random, server_random,
+                             context, Py_ssize_t length):
+    """RFC 5705: PRF(master_secret, label, client_random + server_random
+    [+ uint16 context length + context])."""
+    seed = bytes(client_random) + bytes(server_random)
+    if context is not None:
+        if len(context) > 0xFFFF:
+            raise ValueError("exporter context too long")
+        seed += len(context).to_bytes(2, "big") + bytes(context)
+    return prf12(hash_name, master_secret, label, seed, length)
+
+
 def finished12(str hash_name, master_secret, bint from_client, handshake_hash):
     """TLS 1.2 Finished verify_data (12 bytes)."""
     return prf12(hash_name, master_secret, b"client finished" if from_client else b"server finished",

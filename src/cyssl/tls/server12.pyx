@@ -281,6 +281,8 @@ class Server12Handshake:
             if self.session_id:
                 self.config.session_cache.put(self.session_id, self._state())
             self._send_finished()
+        conn.server_random = self.server_random
+        conn.exporter_secret = self.master_secret
         conn.app_data_readable = True
         conn.handshake_complete = True
         self.messages = None
