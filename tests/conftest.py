@@ -40,3 +40,19 @@ class PKIFiles:
 @pytest.fixture(scope="session")
 def pki_files(tmp_path_factory):
     return PKIFiles(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def cli_pki(tmp_path_factory):
+    """Certificate files for the openssl command line peers, as a dict."""
+    import pki
+    tmp = tmp_path_factory.mktemp("cli")
+    root = pki.CA.root()
+    leaf = root.leaf()
+    client_leaf = root.leaf(hosts=("client.example",), client=True, server=False)
+    (tmp / "ca.pem").write_bytes(root.cert_pem())
+    server_files = pki.write_chain(tmp, leaf)
+    (tmp / "client").mkdir()
+    client_files = pki.write_chain(tmp / "client", client_leaf)
+    return {"root": root, "leaf": leaf, "client_leaf": client_leaf, "ca": tmp / "ca.pem",
+            "server": server_files, "client": client_files}

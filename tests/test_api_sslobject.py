@@ -226,3 +226,38 @@ def test_never_raises_want_write_over_memory_bios(pki_files):
     while len(received) < len(big):
         received += pair.server.read(1 << 20)
     assert received == big
+
+
+def test_pinned_self_signed_ca_certificate_as_server_certificate(tmp_path):
+    """What `openssl req -x509` makes by default (self-signed, cA=TRUE), used directly as
+    the server certificate and trusted through cafile: OpenSSL accepts it, so do we."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = tmp_path / "self.pem", tmp_path / "self.key"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(certfile, keyfile)
+    for lib in (ssl, cyssl):                          # the stdlib's verdict, then ours
+        client = lib.create_default_context(cafile=str(certfile))
+        pair = Pair(client, server)
+        pair.handshake()
+        assert pair.client.version() == "TLSv1.3"
+    client = cyssl.create_default_context(cafile=str(certfile))
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        Pair(client, server, hostname="other.example").handshake()
+    assert info.value.verify_code == 62

@@ -1,24 +1,22 @@
 """TLS 1.2 against the openssl command line: renegotiation attempts from either side are
 refused cleanly (RFC 5746 no_renegotiation warning) and the connection carries on."""
 import socket
-import time
 
 import pytest
 
 from cyssl.tls.errors import TLSError
 from openssl_cli import OPENSSL, OpenSSLProcess, SocketDriver, free_port, start_server
-from peers import client_config, client_connection, server_config, server_connection, trust
-from test_tls13_openssl_cli import pki_files  # noqa: F401  (shared fixture)
+from peers import client_config, client_connection, server_config, server_connection
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
 
-def test_s_server_renegotiation_request_is_refused(pki_files):
-    cert, key = pki_files["server"]
+def test_s_server_renegotiation_request_is_refused(cli_pki):
+    cert, key = cli_pki["server"]
     port = free_port()
     server = start_server(["-tls1_2", "-cert", str(cert), "-key", str(key)], port)
     try:
-        conn = client_connection(client_config(pki_files["root"]), "localhost")
+        conn = client_connection(client_config(cli_pki["root"]), "localhost")
         driver = SocketDriver(conn, socket.create_connection(("127.0.0.1", port)))
         driver.until(lambda: conn.handshake_complete)
         assert conn.version == 0x0303
@@ -41,16 +39,16 @@ def test_s_server_renegotiation_request_is_refused(pki_files):
         server.close()
 
 
-def test_s_client_renegotiation_is_refused(pki_files):
+def test_s_client_renegotiation_is_refused(cli_pki):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     listener.settimeout(10)
     client = OpenSSLProcess(["s_client", "-connect", "127.0.0.1:%d" % listener.getsockname()[1],
-                             "-servername", "localhost", "-tls1_2", "-CAfile", str(pki_files["ca"])])
+                             "-servername", "localhost", "-tls1_2", "-CAfile", str(cli_pki["ca"])])
     try:
         sock, _ = listener.accept()
-        conn = server_connection(server_config(pki_files["leaf"]))
+        conn = server_connection(server_config(cli_pki["leaf"]))
         driver = SocketDriver(conn, sock)
         driver.until(lambda: conn.handshake_complete)
         assert conn.version == 0x0303

@@ -5,7 +5,6 @@ import socket
 
 import pytest
 
-import pki
 from openssl_cli import OPENSSL, OpenSSLProcess, SocketDriver, free_port, start_server
 from peers import client_config, client_connection, server_config, server_connection, trust
 from cyssl.tls.config import VERIFY_REQUIRED
@@ -13,37 +12,23 @@ from cyssl.tls.config import VERIFY_REQUIRED
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
 
-@pytest.fixture(scope="module")
-def pki_files(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cli")
-    root = pki.CA.root()
-    leaf = root.leaf()
-    client_leaf = root.leaf(hosts=("client.example",), client=True, server=False)
-    (tmp / "ca.pem").write_bytes(root.cert_pem())
-    server_files = pki.write_chain(tmp, leaf)
-    (tmp / "client").mkdir()
-    client_files = pki.write_chain(tmp / "client", client_leaf)
-    return {"root": root, "leaf": leaf, "client_leaf": client_leaf, "ca": tmp / "ca.pem",
-            "server": server_files, "client": client_files}
-
-
 @pytest.fixture
-def openssl_server(pki_files):
+def openssl_server(cli_pki):
     servers = []
 
     def start(*extra):
         port = free_port()
-        cert, key = pki_files["server"]
+        cert, key = cli_pki["server"]
         servers.append(start_server(["-tls1_3", "-cert", str(cert), "-key", str(key),
-                                     "-CAfile", str(pki_files["ca"])] + list(extra), port))
+                                     "-CAfile", str(cli_pki["ca"])] + list(extra), port))
         return servers[-1], port
     yield start
     for server in servers:
         server.close()
 
 
-def cyssl_client(pki_files, port, **settings):
-    root, client_leaf = pki_files["root"], pki_files["client_leaf"]
+def cyssl_client(cli_pki, port, **settings):
+    root, client_leaf = cli_pki["root"], cli_pki["client_leaf"]
     conn = client_connection(client_config(root, certificate_chain=[client_leaf.der()],
                                            private_key=client_leaf.key, **settings), "localhost")
     driver = SocketDriver(conn, socket.create_connection(("127.0.0.1", port)))
@@ -51,9 +36,9 @@ def cyssl_client(pki_files, port, **settings):
     return conn, driver
 
 
-def test_key_update_both_ways_with_s_server(pki_files, openssl_server):
+def test_key_update_both_ways_with_s_server(cli_pki, openssl_server):
     server, port = openssl_server()
-    conn, driver = cyssl_client(pki_files, port)
+    conn, driver = cyssl_client(cli_pki, port)
     try:
         conn.send(b"hello-from-cyssl\n")
         driver.flush()
@@ -80,9 +65,9 @@ def test_key_update_both_ways_with_s_server(pki_files, openssl_server):
         driver.sock.close()
 
 
-def test_hello_retry_request_from_s_server(pki_files, openssl_server):
+def test_hello_retry_request_from_s_server(cli_pki, openssl_server):
     server, port = openssl_server("-groups", "P-384")
-    conn, driver = cyssl_client(pki_files, port)
+    conn, driver = cyssl_client(cli_pki, port)
     try:
         assert conn.handshake.retried and conn.group.name == "secp384r1"
         conn.send(b"after-retry\n")
@@ -92,9 +77,9 @@ def test_hello_retry_request_from_s_server(pki_files, openssl_server):
         driver.sock.close()
 
 
-def test_post_handshake_auth_requested_by_s_server(pki_files, openssl_server):
+def test_post_handshake_auth_requested_by_s_server(cli_pki, openssl_server):
     server, port = openssl_server()
-    conn, driver = cyssl_client(pki_files, port, post_handshake_auth=True)
+    conn, driver = cyssl_client(cli_pki, port, post_handshake_auth=True)
     try:
         conn.send(b"ready\n")
         driver.flush()
@@ -110,24 +95,24 @@ def test_post_handshake_auth_requested_by_s_server(pki_files, openssl_server):
         driver.sock.close()
 
 
-def s_client(pki_files, port, *extra):
-    cert, key = pki_files["client"]
+def s_client(cli_pki, port, *extra):
+    cert, key = cli_pki["client"]
     return OpenSSLProcess(["s_client", "-connect", "127.0.0.1:%d" % port, "-servername", "localhost",
-                           "-tls1_3", "-CAfile", str(pki_files["ca"]), "-enable_pha",
+                           "-tls1_3", "-CAfile", str(cli_pki["ca"]), "-enable_pha",
                            "-cert", str(cert), "-key", str(key)] + list(extra))
 
 
-def test_s_client_against_cyssl_server(pki_files):
+def test_s_client_against_cyssl_server(cli_pki):
     """HRR from our side (we prefer x25519, s_client sends P-256), KeyUpdate from
     s_client, then post-handshake authentication asked by us."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     listener.settimeout(10)
-    client = s_client(pki_files, listener.getsockname()[1], "-groups", "P-256:X25519")
+    client = s_client(cli_pki, listener.getsockname()[1], "-groups", "P-256:X25519")
     try:
         sock, _ = listener.accept()
-        conn = server_connection(server_config(pki_files["leaf"], trust_store=trust(pki_files["root"])))
+        conn = server_connection(server_config(cli_pki["leaf"], trust_store=trust(cli_pki["root"])))
         driver = SocketDriver(conn, sock)
         driver.until(lambda: conn.handshake_complete)
         assert conn.handshake.cookie is not None and conn.group.name == "x25519"
@@ -147,7 +132,7 @@ def test_s_client_against_cyssl_server(pki_files):
         driver.flush()
         client.command("after-request")                  # s_client answers on its next I/O
         assert driver.read_exactly(14) == b"after-request\n"
-        assert conn.peer_chain[0] == pki_files["client_leaf"].der() and conn.verified_chain
+        assert conn.peer_chain[0] == cli_pki["client_leaf"].der() and conn.verified_chain
         sock.close()
     finally:
         client.close()

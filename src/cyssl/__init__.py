@@ -9,6 +9,7 @@ __version__ = "0.1.0.dev0"
 import os as _os
 
 from cyssl.constants import *                     # noqa: F401,F403  (CERT_*, OP_*, enums...)
+from cyssl.constants import __all__ as _constants_all
 from cyssl.constants import (CHANNEL_BINDING_TYPES, HAS_ALPN, HAS_ECDH, HAS_NEVER_CHECK_COMMON_NAME,  # noqa: F401
                              HAS_NPN, HAS_PHA, HAS_PSK, HAS_SNI, HAS_SSLv2, HAS_SSLv3, HAS_TLSv1,
                              HAS_TLSv1_1, HAS_TLSv1_2, HAS_TLSv1_3, OPENSSL_VERSION,
@@ -24,6 +25,18 @@ from cyssl.helpers import (DER_cert_to_PEM_cert, PEM_cert_to_DER_cert, RAND_byte
                            RAND_status, DefaultVerifyPaths, cert_time_to_seconds,
                            get_default_verify_paths, get_server_certificate)
 from cyssl.inject import extract_from_ssl, inject_into_ssl   # noqa: F401
+
+__all__ = sorted(set(_constants_all) | {
+    "SSLContext", "SSLObject", "SSLSocket", "SSLSession", "MemoryBIO",
+    "SSLError", "SSLZeroReturnError", "SSLWantReadError", "SSLWantWriteError", "SSLSyscallError",
+    "SSLEOFError", "SSLCertVerificationError", "CertificateError",
+    "create_default_context", "get_default_verify_paths", "get_server_certificate",
+    "DER_cert_to_PEM_cert", "PEM_cert_to_DER_cert", "cert_time_to_seconds", "RAND_bytes",
+    "RAND_status", "DefaultVerifyPaths", "inject_into_ssl", "extract_from_ssl",
+    "CHANNEL_BINDING_TYPES", "HAS_ALPN", "HAS_ECDH", "HAS_NEVER_CHECK_COMMON_NAME", "HAS_NPN",
+    "HAS_PHA", "HAS_PSK", "HAS_SNI", "HAS_SSLv2", "HAS_SSLv3", "HAS_TLSv1", "HAS_TLSv1_1",
+    "HAS_TLSv1_2", "HAS_TLSv1_3", "OPENSSL_VERSION", "OPENSSL_VERSION_INFO",
+    "OPENSSL_VERSION_NUMBER", "PEM_FOOTER", "PEM_HEADER"})
 
 SSLContext.sslsocket_class = SSLSocket
 SSLContext.sslobject_class = SSLObject

@@ -9,26 +9,35 @@
 
 Exit codes (client and server): 0 success, 2 usage (bad arguments, unreadable files),
 3 network (refused, unreachable, timed out, cannot listen), 4 TLS (handshake or
-certificate verification failed), 1 anything else.
+certificate verification failed), 130 interrupted (client), 1 anything else (an
+unexpected exception, with its traceback).
 """
 import argparse
+import os
+import signal
+import socket
 import sys
+import tempfile
+import threading
 import time
+
+import cyssl
+from cyssl import cli_format
+from cyssl.crypto.throwaway import private_key_pem, self_signed_certificate
 
 
 def demo(args):
     from cyssl import __version__
-    from cyssl.crypto.certs import TrustStore, load_der_certificate
-    from cyssl.crypto.throwaway import self_signed_certificate, subject_of
+    from cyssl.crypto.certs import TrustStore
+    from cyssl.crypto.throwaway import subject_of
     from cyssl.tls.client13 import client_connection
     from cyssl.tls.config import TLSConfig, VERIFY_REQUIRED
     from cyssl.tls.server13 import server_connection
     from cyssl.tls.tickets import TicketKeys
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     cert_der, key = self_signed_certificate(("localhost",))
     trust = TrustStore()
-    trust.add_pem(load_der_certificate(cert_der).public_bytes(Encoding.PEM))
+    trust.add_der(cert_der)
     client_cfg = TLSConfig(verify_mode=VERIFY_REQUIRED, check_hostname=True, trust_store=trust,
                            alpn_protocols=[b"h2", b"http/1.1"])
     server_cfg = TLSConfig(certificate_chain=[cert_der], private_key=key,
@@ -60,7 +69,6 @@ def demo(args):
 # --- Exit codes and errors --------------------------------------------------------------
 
 EXIT_OK = 0
-EXIT_OTHER = 1
 EXIT_USAGE = 2          # also argparse's own code for a bad command line
 EXIT_NETWORK = 3        # refused, unreachable, name not found, timed out, cannot listen
 EXIT_TLS = 4            # handshake failed, certificate not verified
@@ -76,7 +84,6 @@ class CommandError(Exception):
 
 def tls_failure(err):
     """CommandError for an ssl exception raised by a handshake."""
-    import cyssl
     if isinstance(err, cyssl.SSLCertVerificationError):
         return CommandError(EXIT_TLS, "certificate verification failed: %s (verify_code %s)"
                             % (err.verify_message, err.verify_code))
@@ -85,19 +92,24 @@ def tls_failure(err):
 
 def network_failure(what, err):
     """CommandError for an OSError of the transport (DNS, connect, timeout, reset)."""
-    if isinstance(err, TimeoutError):                     # socket.timeout is TimeoutError
+    if isinstance(err, (TimeoutError, socket.timeout)):   # the same class since 3.10
         return CommandError(EXIT_NETWORK, "%s: timed out" % what)
     return CommandError(EXIT_NETWORK, "%s: %s" % (what, err.strerror or err))
 
 
-def say(*lines, lock=None):
-    """Print lines to stdout at once, flushed (the server's output is read by pipes)."""
-    text = "\n".join(lines)
-    if lock is None:
-        print(text, flush=True)
-    else:
-        with lock:
-            print(text, flush=True)
+def host_port(host, port):
+    """'host:port', with an IPv6 address in brackets."""
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+_print_lock = threading.Lock()
+
+
+def say(*lines):
+    """Print lines to stdout together (server threads share it), flushed at once (the
+    server's output is often read through a pipe)."""
+    with _print_lock:
+        print("\n".join(lines), flush=True)
 
 
 # --- client ------------------------------------------------------------------------------
@@ -126,7 +138,6 @@ def parse_address(text, default_port=443):
 
 def client_context(args):
     """The client's SSLContext: create_default_context() plus the command's options."""
-    import cyssl
     try:
         context = cyssl.create_default_context(cafile=args.cafile)
     except (OSError, cyssl.SSLError) as err:
@@ -141,19 +152,16 @@ def client_context(args):
 
 def client(args):
     """Connect, handshake, print the summary and the peer's chain, close."""
-    import socket
-    import cyssl
-    from cyssl import cli_format
-
     host, port = parse_address(args.address)
     server_name = args.servername or host
     context = client_context(args)
+    where = host_port(host, port)
 
     started = time.perf_counter()
     try:
         raw = socket.create_connection((host, port), timeout=args.timeout)
     except OSError as err:
-        raise network_failure("cannot connect to %s:%d" % (host, port), err)
+        raise network_failure("cannot connect to %s" % where, err)
     connected = time.perf_counter()
 
     with raw:
@@ -164,7 +172,7 @@ def client(args):
         except cyssl.SSLError as err:
             raise tls_failure(err)
         except OSError as err:
-            raise network_failure("TLS handshake with %s:%d" % (host, port), err)
+            raise network_failure("TLS handshake with %s" % where, err)
         handshaken = time.perf_counter()
 
         with tls:
@@ -173,7 +181,7 @@ def client(args):
                 verification = "skipped (--insecure)"
             else:
                 verification = "OK (chain verified, certificate valid for %r)" % server_name
-            say("connected to %s:%d, server name %s" % (host, port, server_name),
+            say("connected to %s, server name %s" % (where, server_name),
                 *cli_format.handshake_summary(facts, handshaken - connected,
                                               connected - started, verification),
                 *cli_format.chain_lines(tls.get_unverified_chain()))
@@ -184,11 +192,6 @@ def client(args):
 
 def server(args):
     """Serve HTTPS until Ctrl-C (or after one connection with --once)."""
-    import signal
-    import socket
-    import tempfile
-    import threading
-
     if args.key and not args.cert:
         raise CommandError(EXIT_USAGE, "--key needs --cert")
     with tempfile.TemporaryDirectory(prefix="cyssl-server-") as scratch:
@@ -206,17 +209,15 @@ def server(args):
 
         with listener:
             host, port = listener.getsockname()[:2]
-            shown = "[%s]" % host if family == socket.AF_INET6 else host
             # The first line names the port (tests start the server on --port 0 and read it).
-            say("listening on %s:%d" % (shown, port))
-            describe_server_certificate(certfile, generated=not args.cert, port=port)
+            say("listening on %s" % host_port(host, port))
+            describe_server_certificate(certfile, not args.cert, port, args.host)
             # SIGTERM stops the server as Ctrl-C does.
             signal.signal(signal.SIGTERM, _interrupt)
-            log_lock = threading.Lock()
             try:
-                return accept_loop(listener, context, args.once, log_lock)
+                return accept_loop(listener, context, args.once)
             except KeyboardInterrupt:
-                say("stopped", lock=log_lock)
+                say("stopped")
                 return EXIT_OK
 
 
@@ -226,11 +227,6 @@ def _interrupt(signum, frame):
 
 def write_throwaway_certificate(directory, host):
     """A fresh self-signed certificate and key as PEM files in ``directory``."""
-    import os
-    from cryptography.hazmat.primitives import serialization
-    import cyssl
-    from cyssl.crypto.throwaway import self_signed_certificate
-
     hosts = ["localhost", "127.0.0.1", "::1"]
     if host not in hosts and host not in ("0.0.0.0", "::", ""):
         hosts.append(host)
@@ -240,32 +236,31 @@ def write_throwaway_certificate(directory, host):
     with open(certfile, "w") as f:
         f.write(cyssl.DER_cert_to_PEM_cert(der))
     with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
+        f.write(private_key_pem(key))
     return certfile, keyfile
 
 
-def describe_server_certificate(certfile, generated, port):
-    import cyssl
-    from cyssl import cli_format
-
+def describe_server_certificate(certfile, generated, port, host):
+    """Print the certificate the server presents; for a throwaway one, how to trust it."""
     with open(certfile) as f:
-        der = cyssl.PEM_cert_to_DER_cert(f.read())
+        der = cli_format.first_certificate_der(f.read())
     cert = cli_format.describe_certificate(der)
-    lines = ["certificate: %s%s" % (certfile, " (throwaway, self-signed)" if generated else ""),
-             "  subject:  %s" % cert["subject"],
-             "  SANs:     %s" % cert["sans"],
-             "  SHA-256 fingerprint: %s" % cli_format.sha256_fingerprint(der)]
+    lines = ["certificate: %s" % certfile]
     if generated:
-        lines += ["try: python -m cyssl client localhost:%d --cafile %s" % (port, certfile),
-                  "     curl --cacert %s https://localhost:%d/" % (certfile, port)]
+        lines.append("  (throwaway and self-signed: deleted when the server stops)")
+    lines += ["  subject:  %s" % cert["subject"],
+              "  SANs:     %s" % cert["sans"],
+              "  SHA-256 fingerprint: %s" % cli_format.sha256_fingerprint(der)]
+    if generated:
+        name = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
+        lines += ["try: python -m cyssl client %s:%d --cafile %s" % (name, port, certfile),
+                  "     curl --cacert %s https://%s:%d/" % (certfile, name, port)]
     say(*lines)
 
 
 def server_context(certfile, keyfile, alpn):
     """A server SSLContext presenting certfile/keyfile; the SNI each client sends is kept
     on its socket (as ``server_name_received``) for the page."""
-    import cyssl
     context = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(certfile, keyfile)
@@ -279,16 +274,14 @@ def server_context(certfile, keyfile, alpn):
     return context
 
 
-def accept_loop(listener, context, once, log_lock):
+def accept_loop(listener, context, once):
     """Accept connections, each served in its own thread; with ``once``, return after the
     first one (EXIT_OK, or EXIT_TLS if its handshake failed)."""
-    import threading
-
     while True:
         conn, address = listener.accept()
         outcome = {}
         worker = threading.Thread(target=serve_connection, daemon=True,
-                                  args=(conn, address, context, log_lock, outcome))
+                                  args=(conn, address, context, outcome))
         worker.start()
         if once:
             worker.join()
@@ -301,23 +294,20 @@ MAX_LINE = 8192
 MAX_BODY = 1 << 20
 
 
-def serve_connection(conn, address, context, log_lock, outcome):
+def serve_connection(conn, address, context, outcome):
     """TLS handshake, then answer each HTTP/1.x request until the client is done."""
-    import cyssl
-    from cyssl import cli_format
-
-    peer = "%s:%d" % address[:2]
+    peer = host_port(*address[:2])
     conn.settimeout(CONNECTION_TIMEOUT)
     try:
         tls = context.wrap_socket(conn, server_side=True)
     except (cyssl.SSLError, OSError) as err:
         conn.close()
-        say("%s  handshake failed: %s" % (peer, err), lock=log_lock)
+        say("%s  handshake failed: %s" % (peer, err))
         return
     outcome["handshake_ok"] = True
     facts = cli_format.connection_facts(tls)
     server_name = getattr(tls, "server_name_received", None)
-    say(cli_format.connection_log_line(peer, facts, server_name), lock=log_lock)
+    say(cli_format.connection_log_line(peer, facts, server_name))
     with tls, tls.makefile("rb") as reader:
         try:
             while True:
@@ -325,13 +315,15 @@ def serve_connection(conn, address, context, log_lock, outcome):
                 if request is None:
                     break
                 request_line, keep_alive, head_only = request
-                say("%s  %s" % (peer, request_line), lock=log_lock)
+                say("%s  %s" % (peer, request_line))
                 page = cli_format.html_page(facts, server_name, peer, request_line)
                 tls.sendall(http_response(page.encode("utf-8"), keep_alive, head_only))
                 if not keep_alive:
                     break
+        except ConnectionResetError:
+            say("%s  connection reset by the client" % peer)
         except (cyssl.SSLError, OSError, ValueError) as err:
-            say("%s  connection ended: %s" % (peer, err), lock=log_lock)
+            say("%s  connection ended: %s" % (peer, err))
 
 
 def read_request(reader):
@@ -378,9 +370,9 @@ def http_response(body, keep_alive, head_only):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m cyssl", description="cyssl command line",
-        epilog="exit codes: 0 success, 1 other failure, 2 usage, 3 network "
-               "(refused, unreachable, timeout, cannot listen), 4 TLS (handshake or "
-               "certificate verification failed)")
+        epilog="exit codes: 0 success, 2 usage, 3 network (refused, unreachable, "
+               "timeout, cannot listen), 4 TLS (handshake or certificate verification "
+               "failed), 1 anything else")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("demo", help="a TLS 1.3 handshake between two cyssl engines")
@@ -423,7 +415,8 @@ def main(argv=None):
     p.add_argument("--port", metavar="N", type=int, default=4433,
                    help="port to listen on (default: 4433; 0 picks a free one)")
     p.add_argument("--alpn", metavar="PROTO", nargs="+", action="extend", default=[],
-                   help="ALPN protocols to accept (default: http/1.1)")
+                   help="ALPN protocols to accept (default: http/1.1; the server itself "
+                        "speaks HTTP/1.x only)")
     p.add_argument("--once", action="store_true",
                    help="serve one connection, then exit (0, or 4 if its handshake failed)")
     p.set_defaults(run=server)
@@ -434,6 +427,8 @@ def main(argv=None):
     except CommandError as err:
         print("cyssl %s: %s" % (args.command, err), file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        return 130                                # as a shell reports death by SIGINT
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What ``python -m cyssl client`` and ``server`` print: connection summaries, certificate
-descriptions and the server's HTML page. Formatting only; no I/O, no sockets.
+descriptions and the server's HTML page. Formatting only: nothing here reads from or
+writes to the network (connection_facts only queries a connected socket).
 
 Certificates are described from the dict ``getpeercert()`` would return for them
 (cyssl.crypto.peercert.decode_certificate), so the CLI shows what Python code sees.
@@ -7,6 +8,7 @@ Certificates are described from the dict ``getpeercert()`` would return for them
 import hashlib
 import html
 
+from cyssl import PEM_FOOTER, PEM_HEADER, PEM_cert_to_DER_cert
 from cyssl.crypto.peercert import decode_certificate
 
 # OpenSSL's short names for the attributes seen in most subjects and issuers.
@@ -98,6 +100,15 @@ def chain_lines(chain):
             "      SANs:     %s" % cert["sans"],
         ]
     return lines
+
+
+def first_certificate_der(pem_text):
+    """The DER of the first certificate in PEM text (a chain file, or key and chain)."""
+    start = pem_text.find(PEM_HEADER)
+    end = pem_text.find(PEM_FOOTER, start)
+    if start < 0 or end < 0:
+        raise ValueError("no PEM certificate found")
+    return PEM_cert_to_DER_cert(pem_text[start:end + len(PEM_FOOTER)])
 
 
 def sha256_fingerprint(der):

@@ -10,7 +10,6 @@ import socket as _socket
 import warnings
 
 from cyssl import errors
-from cyssl.socketchannel import SocketChannel
 
 try:
     import ssl as _stdlib

@@ -28,6 +28,10 @@ all thread stacks dumped to the worker's log and the worker exits; the test is r
 an error ("timeout") and the rest of its chunk continues in a fresh worker. A worker that
 crashes is handled the same way.
 
+Workers run without SSL_CERT_FILE / SSL_CERT_DIR (unless --keep-ssl-env): those machine
+settings change which code load_default_certs() runs, so figures would differ between
+machines; test_ssl sets them itself where it tests them.
+
 Every test is run, including those listed in not_applicable.txt (their outcome is reported
 separately, so a listed test that starts passing is noticed). The pass rate is
 passed / applicable, where applicable = run and not skipped by test_ssl, and not listed.
@@ -63,6 +67,10 @@ NETWORK_RESOURCES = ["network", "urlfetch"]
 IMPORT_TIME_PRIVATE_NAMES = ("_TLSContentType", "_TLSMessageType", "_TLSAlertType", "_PROTOCOL_NAMES")
 
 EXIT_TIMEOUT = 86
+
+
+class RunnerError(Exception):
+    """The runner itself broke (as opposed to tests failing)."""
 
 
 # ---------------------------------------------------------------------------- worker side
@@ -309,7 +317,8 @@ def _matches(test_id, patterns):
     for pattern in patterns:
         if "*" not in pattern:
             pattern = "*%s*" % pattern
-        if fnmatch.fnmatchcase(MODULE + "." + test_id, pattern):
+        if fnmatch.fnmatchcase(MODULE + "." + test_id, pattern) or \
+                fnmatch.fnmatchcase(test_id, pattern):
             return True
     return False
 
@@ -337,6 +346,20 @@ def _worker_cmd(args, ids_file, results_file):
     if args.support_verbose:
         cmd.append("--support-verbose")
     return cmd
+
+
+# Trust-store variables some machines set (Nix, some CI images). They change which code
+# paths load_default_certs() takes, so the figures would depend on the machine; test_ssl
+# sets them itself where it tests them. --keep-ssl-env keeps them.
+SSL_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _worker_env(args):
+    env = dict(os.environ)
+    if not args.keep_ssl_env:
+        for name in SSL_ENV:
+            env.pop(name, None)
+    return env
 
 
 def _tail(path, limit=4000):
@@ -367,7 +390,7 @@ def run_all(args, ids):
         log = open(log_file, "wb")
         proc = subprocess.Popen(_worker_cmd(args, ids_file, results_file), stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=work)
+                                start_new_session=True, cwd=work, env=_worker_env(args))
         log.close()
         # A backstop beyond the per-test watchdog (a worker stuck outside any test).
         deadline = time.monotonic() + args.timeout * (len(chunk) + 2) + 60
@@ -399,7 +422,7 @@ def run_all(args, ids):
             elif kind == "import_error":
                 import_error = event["traceback"]
         if import_error is not None:
-            raise SystemExit("run.py: the worker could not import %s:\n%s" % (MODULE, import_error))
+            raise RunnerError("the worker could not import %s:\n%s" % (MODULE, import_error))
         unfinished = [i for i in started if i not in ended]
         if unfinished:
             culprit = unfinished[-1]
@@ -462,14 +485,14 @@ SKIP_ENVIRONMENT_HINTS = ("resource", "network", "IPv6", "platform", "Windows", 
                           "requires", "Py_DEBUG", "ctypes")
 
 
-def summarize(ids, results, not_applicable, fixtures, info, elapsed):
+def summarize(ids, results, not_applicable, fixtures, info, elapsed, all_ids=None):
     per_class = collections.OrderedDict()
     totals = collections.Counter()
     failures = []
     skips = collections.Counter()
     na_outcomes = collections.Counter()
     na_passing = []
-    stale_na = sorted(set(not_applicable) - set(ids))
+    stale_na = sorted(set(not_applicable) - set(all_ids if all_ids is not None else ids))
     for test_id in ids:
         record = results.get(test_id) or {"status": "crash", "details": []}
         status = record["status"]
@@ -521,11 +544,27 @@ def summarize(ids, results, not_applicable, fixtures, info, elapsed):
     }
 
 
+def _stuck_at(text):
+    """For a watchdog dump: the innermost frame of the thread running the test."""
+    blocks = text.split("\nThread ") + text.split("\nCurrent thread ")
+    for block in blocks:
+        if "in run_worker" in block:
+            frames = [line.strip() for line in block.splitlines()
+                      if line.strip().startswith("File ")]
+            if frames:
+                return frames[0]
+    return ""
+
+
 def _first_line(record):
+    if record.get("status") == "timeout":
+        text = record["details"][0]["text"]
+        return ("%s; stuck at %s" % (text.splitlines()[0].split(";")[0], _stuck_at(text)))[:200]
     for detail in record.get("details", []):
         if detail["kind"] in ("fail", "error", "timeout", "crash", "unexpected_success"):
-            lines = [l for l in detail["text"].strip().splitlines() if l.strip()]
-            exc = [l for l in lines if not l.startswith((" ", "Traceback", "During handling"))]
+            lines = [line for line in detail["text"].strip().splitlines() if line.strip()]
+            exc = [line for line in lines
+                   if not line.startswith((" ", "Traceback", "During handling"))]
             return (exc[-1] if exc else (lines[-1] if lines else detail["kind"]))[:200]
     return record.get("status", "")
 
@@ -591,7 +630,13 @@ def main(argv=None):
     parser.add_argument("-v", "--verbose", action="store_true", help="print every test's outcome")
     parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2),
                         help="worker processes at a time (default: CPUs, at least 2)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="per-test timeout, seconds")
+    parser.add_argument("--timeout", type=float, default=45.0,
+                        help="per-test timeout in seconds (default 45; the slowest test takes ~3 s)")
+    parser.add_argument("--keep-ssl-env", action="store_true",
+                        help="keep SSL_CERT_FILE / SSL_CERT_DIR in the workers' environment "
+                             "(by default they are removed, for machine-independent figures)")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep the worker logs (their directory is printed)")
     parser.add_argument("--chunk-size", type=int, default=20, help="tests per worker process")
     parser.add_argument("--stdlib", action="store_true",
                         help="baseline: run on the interpreter's own ssl, not cyssl")
@@ -633,10 +678,19 @@ def main(argv=None):
     not_applicable = load_not_applicable()
     print("running %d tests of %s against %s (%d jobs, %ss per-test timeout)"
           % (len(ids), MODULE, info["module"], args.jobs, args.timeout), flush=True)
-    results, fixtures, work = run_all(args, ids)
+    try:
+        results, fixtures, work = run_all(args, ids)
+    except RunnerError as err:
+        sys.stderr.write("run.py: %s\n" % err)
+        return 2
     summary = summarize(ids, results, not_applicable if not args.stdlib else {}, fixtures, info,
-                        time.monotonic() - t0)
-    summary["worker_logs"] = work
+                        time.monotonic() - t0, all_ids=listed["ids"])
+    if args.keep_logs:
+        summary["worker_logs"] = work
+        print("worker logs: %s" % work)
+    else:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
     print_summary(summary, results)
     if args.tracebacks:
         for test_id in summary["failures"]:

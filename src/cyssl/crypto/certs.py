@@ -518,6 +518,8 @@ def verify_chain(leaf, intermediates, store, *, server_name, purpose="server", n
     when = _utc(now)
     intermediates = list(intermediates)
     material = store._verification_material()
+    if leaf in material.members:
+        return _trusted_leaf(leaf, server_name, purpose, when, check_common_name)
     try:
         chain = _verify(leaf, intermediates, material, server_name, purpose, when,
                         partial_chain, check_common_name)
@@ -528,6 +530,20 @@ def verify_chain(leaf, intermediates, store, *, server_name, purpose="server", n
         raise explain(failure, leaf, intermediates, material, server_name, purpose, when,
                       partial_chain, name_matches) from None
     return chain
+
+
+def _trusted_leaf(leaf, server_name, purpose, when, check_common_name):
+    """A peer certificate that is itself in the trust store (a pinned self-signed one, as
+    `openssl req -x509` makes, often with cA=TRUE): trusted as it is, as OpenSSL does,
+    once its validity period and name are checked; no chain is built."""
+    if when < leaf.not_valid_before_utc:
+        raise CertificateError.from_code(CERT_NOT_YET_VALID, 0)
+    if when > leaf.not_valid_after_utc:
+        raise CertificateError.from_code(CERT_HAS_EXPIRED, 0)
+    if server_name is not None and purpose == "server" and \
+            not match_hostname(leaf, server_name, check_common_name):
+        raise name_mismatch(server_name)
+    return [leaf]
 
 
 def _verify(leaf, intermediates, material, server_name, purpose, when, partial_chain,

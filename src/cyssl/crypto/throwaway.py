@@ -35,3 +35,9 @@ def self_signed_certificate(hosts=("localhost", "127.0.0.1"), days=1):
 def subject_of(der):
     """The certificate's subject as an RFC 4514 string, for display."""
     return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+def private_key_pem(key):
+    """The key as unencrypted PKCS#8 PEM (for a throwaway key written to a private file)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
