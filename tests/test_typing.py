@@ -151,10 +151,6 @@ def test_mypy_reads_the_stubs(mypy_available, tmp_path):
         assert error_code in found.get(line_number, ""), "\n".join(output)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mypy --strict: cyssl/__init__.py re-exports its names without __all__ or 'import X as "
-    "X' (so under no_implicit_reexport ssl.SSLContext, ssl.MemoryBIO... are private), and "
-    "create_default_context is unannotated [no-untyped-call]"))
 def test_user_code_type_checks_strict(mypy_available, tmp_path):
     code, output = run_mypy(tmp_path, USER_CODE, "--strict")
     assert code == 0, "\n".join(output)

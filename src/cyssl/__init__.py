@@ -26,7 +26,7 @@ from cyssl.helpers import (DER_cert_to_PEM_cert, PEM_cert_to_DER_cert, RAND_byte
                            get_default_verify_paths, get_server_certificate)
 from cyssl.inject import extract_from_ssl, inject_into_ssl   # noqa: F401
 
-__all__ = sorted(set(_constants_all) | {
+__all__ = [
     "SSLContext", "SSLObject", "SSLSocket", "SSLSession", "MemoryBIO",
     "SSLError", "SSLZeroReturnError", "SSLWantReadError", "SSLWantWriteError", "SSLSyscallError",
     "SSLEOFError", "SSLCertVerificationError", "CertificateError",
@@ -36,13 +36,17 @@ __all__ = sorted(set(_constants_all) | {
     "CHANNEL_BINDING_TYPES", "HAS_ALPN", "HAS_ECDH", "HAS_NEVER_CHECK_COMMON_NAME", "HAS_NPN",
     "HAS_PHA", "HAS_PSK", "HAS_SNI", "HAS_SSLv2", "HAS_SSLv3", "HAS_TLSv1", "HAS_TLSv1_1",
     "HAS_TLSv1_2", "HAS_TLSv1_3", "OPENSSL_VERSION", "OPENSSL_VERSION_INFO",
-    "OPENSSL_VERSION_NUMBER", "PEM_FOOTER", "PEM_HEADER"})
+    "OPENSSL_VERSION_NUMBER", "PEM_FOOTER", "PEM_HEADER",
+]
+__all__ += _constants_all           # CERT_*, PROTOCOL_*, OP_*, VERIFY_*, the enums
 
 SSLContext.sslsocket_class = SSLSocket
 SSLContext.sslobject_class = SSLObject
 
 
-def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):  # noqa: F405
+def create_default_context(purpose: "Purpose" = Purpose.SERVER_AUTH, *,  # noqa: F405
+                           cafile: "str | bytes | None" = None, capath: "str | bytes | None" = None,
+                           cadata: "str | bytes | None" = None) -> SSLContext:
     """A context with secure defaults (verification on for clients), as the stdlib's."""
     if not isinstance(purpose, _ASN1Object_types()):
         raise TypeError(purpose)
