@@ -23,3 +23,44 @@ def test_demo_runs():
                             capture_output=True, text=True, timeout=60)
     assert "X25519MLKEM768" in result.stdout          # the post-quantum default
     assert "verified: True" in result.stdout and "'hello from cyssl'" in result.stdout
+
+
+def test_side_by_side_benchmark_reports_every_case(tmp_path):
+    """benchmarks/run.py --quick: every section runs and reports each of its cases, with
+    no failure (cyssl tracebacks, server-side errors, hangs) recorded."""
+    out = tmp_path / "run.json"
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick",
+                             "--json", str(out)], capture_output=True, text=True, timeout=240)
+    report = json.loads(out.read_text())
+    assert report["failures"] == [], report["failures"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    sections = report["sections"]
+    expected = {
+        "handshake": ["TLS 1.3 ECDSA P-256, x25519", "TLS 1.3 RSA-2048, x25519",
+                      "TLS 1.2 ECDHE-ECDSA x25519"],
+        "resume": ["TLS 1.3 ticket, psk_dhe_ke x25519", "TLS 1.2 ticket, ECDHE-ECDSA"],
+        "bulk": ["TLS 1.3 default suites", "TLS 1.3 AES-256-GCM (cyssl pinned)",
+                 "TLS 1.3 CHACHA20 (cyssl only)", "TLS 1.2 ECDHE-ECDSA-AES128-GCM",
+                 "TLS 1.2 ECDHE-ECDSA-AES256-GCM", "TLS 1.2 ECDHE-ECDSA-CHACHA20"],
+        "tcp": ["SSLSocket, server thread", "asyncio streams"],
+        "latency": ["SSLSocket, echo thread", "asyncio streams"],
+        "memory": ["pairs", "contexts", "churn"],
+        "cross": ["pairs"],
+        "threaded": ["handshakes/s, 1 client thread", "MB/s (sink), 1 client thread",
+                     "handshakes/s, 2 client threads", "MB/s (sink), 2 client threads"],
+        "floor": ["floor"],
+    }
+    assert {name: [row["case"] for row in rows] for name, rows in sections.items()} == expected
+    assert not any("error" in row for rows in sections.values() for row in rows)
+    assert set(sections["cross"][0]["pairs"]) == \
+        {"ssl -> ssl", "cyssl -> cyssl", "cyssl -> ssl", "ssl -> cyssl"}
+    assert "X25519MLKEM768" in sections["handshake"][0]["negotiated"]
+    for name in ("== %d." % n for n in range(1, 10)):
+        assert name in result.stdout
+
+
+def test_side_by_side_benchmark_only_runs_the_named_sections(tmp_path):
+    out = tmp_path / "run.json"
+    subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--only", "cross",
+                    "--json", str(out)], check=True, capture_output=True, timeout=120)
+    assert set(json.loads(out.read_text())["sections"]) == {"cross"}

@@ -15,7 +15,8 @@ _BITS = {16: 128, 32: 256}
 
 cdef class TLSChannel:
 
-    def __cinit__(self, context, bint server_side, server_hostname, owner=None, session=None, *args):
+    def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
+                  session=None, *args):
         self._context = context
         self.server_side = server_side
         if server_hostname is not None and not isinstance(server_hostname, str):
@@ -77,6 +78,7 @@ cdef class TLSChannel:
             self._fill()
         self._flush()
         self._handshake_done = True
+        self._context._count_handshake(self.server_side, conn.resumed)
         return 0
 
     def do_handshake(self):
@@ -88,6 +90,8 @@ cdef class TLSChannel:
     def read(self, Py_ssize_t len=1024, buffer=None):
         """Up to ``len`` bytes of application data (into ``buffer`` when given, returning
         the count); b"" (0) once the peer has sent close_notify."""
+        if len < 0 and buffer is None:
+            raise ValueError("size should not be negative")
         cdef Connection conn = self._engine()
         cdef Py_ssize_t n
         if not self._handshake_done:
@@ -166,8 +170,8 @@ cdef class TLSChannel:
         return (suite.openssl_name, self.version(), _BITS[suite.aead.key_length])
 
     def shared_ciphers(self):
-        if not self._handshake_done:
-            return None
+        if not self._handshake_done or not self.server_side:
+            return None                          # as OpenSSL: known on the server side only
         from cyssl.tls.suites import BY_CODE
         config = self.conn.config
         ours = list(config.tls13_suites) + list(config.tls12_suites)
@@ -202,9 +206,11 @@ cdef class TLSChannel:
 
     def verify_client_post_handshake(self):
         if not self.server_side:
-            raise errors.ssl_error("WRONG_SSL_VERSION", "not a server-side connection")
+            raise errors.ssl_error("NOT_SERVER", "not server")
         if not self._handshake_done:
             raise errors.ssl_error("STILL_IN_INIT", "still in init")
+        if self.conn.version != 0x0304:
+            raise errors.ssl_error("WRONG_SSL_VERSION", "wrong ssl version")
         try:
             self.conn.handshake.request_client_certificate()
         except TLSError as err:
@@ -238,14 +244,26 @@ cdef class TLSChannel:
     def session(self):
         from cyssl.session import SSLSession
         if self.conn is not None and self.conn.session is not None:
-            return SSLSession._wrap(self.conn.session)
+            return SSLSession._wrap(self.conn.session, self._context)
         return self._session
 
     @session.setter
     def session(self, value):
+        from cyssl.session import SSLSession
+        if not isinstance(value, SSLSession):
+            raise TypeError("Value is not a SSLSession.")
+        if value._context is not self._context:
+            raise ValueError("Session refers to a different SSLContext.")
+        if self.server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
         if self._handshake_done:
             raise ValueError("Cannot set session after handshake.")
         self._session = value
+
+    @property
+    def _sslobj(self):
+        """The stdlib's SSLObject keeps its C object here; some code reaches for it."""
+        return self
 
     @property
     def session_reused(self):
@@ -263,7 +281,31 @@ def _servername_callback(conn, name):
     context = channel.context
     callback = context.sni_callback
     target = channel.owner if channel.owner is not None else channel
-    result = callback(target, name, context)
-    if result is not None:
-        return int(result)
-    return None
+    try:
+        result = callback(target, name, context)
+    except Exception:
+        _unraisable(callback)
+        return 40                                   # handshake_failure, as OpenSSL sends
+    if result is None:
+        return None
+    if not isinstance(result, int):
+        try:
+            raise TypeError("servername callback must return None or an integer")
+        except TypeError:
+            _unraisable(callback)
+        return 80                                   # internal_error
+    return result
+
+
+def _unraisable(callback):
+    """Report the exception in hand as the stdlib does from its C callback."""
+    import sys
+    kind, value, traceback = sys.exc_info()
+
+    class UnraisableHookArgs:
+        exc_type = kind
+        exc_value = value
+        exc_traceback = traceback
+        err_msg = "Exception ignored in the servername callback"
+        object = callback
+    sys.unraisablehook(UnraisableHookArgs)

@@ -21,6 +21,11 @@ if _stdlib is not None:
     __all__ = [n for n in dir(_stdlib) if n.startswith(_PREFIXES)] + [e for e in _ENUMS if hasattr(_stdlib, e)]
     globals().update({name: getattr(_stdlib, name) for name in __all__})
     CHANNEL_BINDING_TYPES = ["tls-unique"]
+    # Private helpers of the stdlib's module that its own tests (and some tools) use.
+    _TLSContentType = _stdlib._TLSContentType
+    _TLSMessageType = _stdlib._TLSMessageType
+    _TLSAlertType = _stdlib._TLSAlertType
+    _PROTOCOL_NAMES = _stdlib._PROTOCOL_NAMES
     PEM_HEADER = _stdlib.PEM_HEADER
     PEM_FOOTER = _stdlib.PEM_FOOTER
 else:                                                       # equivalents, same values

@@ -15,7 +15,8 @@ from cyssl import constants as _c
 from cyssl import errors
 from cyssl.crypto import certs, groups
 from cyssl.crypto.certs import TrustStore
-from cyssl.tls.config import TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED, keylog_to_file
+from cyssl.tls.config import (TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
+                              default_tls12_suites, default_tls13_suites, keylog_to_file)
 from cyssl.tls.suites import TLS13_SUITES, TLS12_SUITES
 from cyssl.tls.tickets import SessionCache, TicketKeys
 
@@ -91,23 +92,23 @@ class SSLContext(_Base):
         self._chain = []
         self._key = None
         self._alpn = []
-        self._tls13_suites = [s.code for s in TLS13_SUITES]
-        self._tls12_ciphers = [s.code for s in TLS12_SUITES]
+        self._tls13_suites = default_tls13_suites()
+        self._tls12_ciphers = default_tls12_suites()
         self._groups = None
         self._num_tickets = 2
         self._ticket_keys = None
         self._session_cache = None
         self._keylog_filename = None
-        self._hostname_checks_common_name = False
-        self._post_handshake_auth = False if client else None
+        self._hostname_checks_common_name = True         # the stdlib's default with OpenSSL 3
+        self._post_handshake_auth = False
         self._sni_callback = None
         self._security_level = 2
         self._msg_callback = None
         self._configs = {}
-        self.session_counters = {"number": 0, "connect": 0, "connect_good": 0, "accept": 0,
-                                 "accept_good": 0, "hits": 0, "misses": 0, "timeouts": 0,
-                                 "cache_full": 0, "connect_renegotiate": 0,
-                                 "accept_renegotiate": 0, "cb_hits": 0}
+        self.session_counters = {"number": 0, "connect": 0, "connect_good": 0,
+                                 "connect_renegotiate": 0, "accept": 0, "accept_good": 0,
+                                 "accept_renegotiate": 0, "hits": 0, "misses": 0, "timeouts": 0,
+                                 "cache_full": 0}
 
     def _changed(self):
         with self._lock:
@@ -141,6 +142,10 @@ class SSLContext(_Base):
         return versions
 
     def _build_config(self, server_side):
+        if server_side and self._protocol == _c.PROTOCOL_TLS_CLIENT:
+            raise errors.ssl_error(None, "Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
+        if not server_side and self._protocol == _c.PROTOCOL_TLS_SERVER:
+            raise errors.ssl_error(None, "Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
         settings = dict(
             versions=self._versions(),
             tls12_suites=list(self._tls12_ciphers),
@@ -185,6 +190,8 @@ class SSLContext(_Base):
 
     @verify_mode.setter
     def verify_mode(self, value):
+        if not isinstance(value, int):
+            raise TypeError("an integer is required")
         value = _c.VerifyMode(value)            # ValueError for anything else, as the stdlib
         if value == _c.CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
@@ -209,6 +216,10 @@ class SSLContext(_Base):
 
     @options.setter
     def options(self, value):
+        newly_set = int(value) & ~int(self._options)
+        if newly_set & _LEGACY_VERSION_OPTIONS:
+            warnings.warn("ssl.OP_NO_SSL*/ssl.OP_NO_TLS* options are deprecated",
+                          DeprecationWarning, stacklevel=2)
         self._options = _c.Options(int(value) | int(_c.OP_NO_SSLv3))
         self._changed()
 
@@ -282,8 +293,8 @@ class SSLContext(_Base):
     def keylog_filename(self, value):
         if value is not None:
             value = os.fspath(value)
-            with open(value, "a"):
-                pass                               # fail now, as the stdlib does, if unwritable
+            keylog_to_file(value)                  # fails now, as the stdlib does, if unwritable;
+                                                   # a new file gets its header line
         self._keylog_filename = value
         self._changed()
 
@@ -328,6 +339,8 @@ class SSLContext(_Base):
             password = password()
             if not isinstance(password, (str, bytes, bytearray)):
                 raise TypeError("password callback must return a string")
+        elif password is not None and not isinstance(password, (str, bytes, bytearray)):
+            raise TypeError("password should be a string or callable")
         if isinstance(password, str):
             password = password.encode("utf-8")
         if password is not None and len(password) > 1024 * 1024:
@@ -352,15 +365,13 @@ class SSLContext(_Base):
             raise TypeError("cafile, capath and cadata cannot be all omitted")
         with self._lock:
             if cafile is not None:
+                path = os.fsdecode(cafile)
                 try:
-                    self._trust.add_file(os.fspath(cafile))
-                except OSError:
-                    raise
+                    self._trust.add_file(path)
                 except ValueError:
-                    raise errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND",
-                                           "no certificate or crl found") from None
+                    raise _unreadable_pem(path) from None
             if capath is not None:
-                self._trust.add_directory(os.fspath(capath))
+                self._trust.add_directory(os.fsdecode(capath))
             if cadata is not None:
                 if isinstance(cadata, str):
                     added = self._trust.add_pem(cadata.encode("ascii"))
@@ -372,8 +383,8 @@ class SSLContext(_Base):
                     raise errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND", "no certificate or crl found")
             self._changed()
 
-    def load_default_certs(self, purpose=None):
-        if purpose is not None and purpose not in (_c.Purpose.SERVER_AUTH, _c.Purpose.CLIENT_AUTH):
+    def load_default_certs(self, purpose=_c.Purpose.SERVER_AUTH):
+        if purpose not in (_c.Purpose.SERVER_AUTH, _c.Purpose.CLIENT_AUTH):
             raise TypeError("purpose must be a Purpose")
         self.set_default_verify_paths()
 
@@ -400,6 +411,8 @@ class SSLContext(_Base):
         _read(path)                      # accepted (and checked readable); FFDHE is never used
 
     def set_ecdh_curve(self, name):
+        if not isinstance(name, (str, bytes)):
+            raise TypeError("name must be a string")
         name = name.decode("ascii") if isinstance(name, bytes) else name
         group = groups.BY_NAME.get(_GROUP_NAMES.get(name, name))
         if group is None:
@@ -480,13 +493,29 @@ class SSLContext(_Base):
         pass
 
     def session_stats(self):
-        return dict(self.session_counters)
+        stats = dict(self.session_counters)
+        stats["number"] = len(self._session_cache) if self._session_cache is not None else 0
+        return stats
+
+    def _count_handshake(self, server_side, resumed):
+        """OpenSSL's session statistics, counted per completed handshake."""
+        counters = self.session_counters
+        with self._lock:
+            prefix = "accept" if server_side else "connect"
+            counters[prefix] += 1
+            counters[prefix + "_good"] += 1
+            if server_side:
+                counters["hits" if resumed else "misses"] += 1
+            elif resumed:
+                counters["hits"] += 1
 
     # Wrapping ---------------------------------------------------------------
 
     def _encode_hostname(self, hostname):
         if hostname is None:
             return None
+        if "\0" in (hostname if isinstance(hostname, str) else hostname.decode("latin-1")):
+            raise TypeError("argument must be encoded string without null bytes")
         if isinstance(hostname, str):
             return hostname.encode("idna").decode("ascii")
         return bytes(hostname).decode("ascii")
@@ -517,6 +546,15 @@ class SSLContext(_Base):
 
     def __reduce__(self):
         raise TypeError("cannot pickle %r object" % type(self).__name__)
+
+
+def _unreadable_pem(path):
+    """OpenSSL's two complaints: PEM blocks it cannot parse, or no certificate at all."""
+    with open(path, "rb") as f:
+        has_pem = b"-----BEGIN" in f.read()
+    if has_pem:
+        return errors.ssl_error("PEM_LIB", "PEM lib")
+    return errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND", "no certificate or crl found")
 
 
 def _read(path):
@@ -563,6 +601,8 @@ def _cipher_matches(suite, term):
     return all(part == name or part in aliases for part in parts)
 
 
+_LEGACY_VERSION_OPTIONS = int(_c.OP_NO_SSLv2 | _c.OP_NO_SSLv3 | _c.OP_NO_TLSv1 | _c.OP_NO_TLSv1_1
+                              | _c.OP_NO_TLSv1_2 | _c.OP_NO_TLSv1_3)
 _DEFAULT_OPTIONS = (
     int(_stdlib.SSLContext(_stdlib.PROTOCOL_TLS_CLIENT).options) if _stdlib is not None
     else int(_c.OP_ALL | _c.OP_NO_SSLv3 | _c.OP_NO_COMPRESSION | _c.OP_CIPHER_SERVER_PREFERENCE

@@ -85,3 +85,20 @@ def RAND_bytes(n):
 def RAND_status():
     """True: the OS generator is always seeded."""
     return True
+
+
+def RAND_pseudo_bytes(n):
+    """(bytes, True): the OS generator is always cryptographically strong."""
+    return RAND_bytes(n), True
+
+
+def RAND_add(string, entropy):
+    """Accepted and ignored: the OS generator needs no seeding."""
+    if not isinstance(string, (str, bytes, bytearray)):
+        raise TypeError("string must be str or bytes")
+
+
+try:                                   # 3.11's deprecated dict matcher: plain Python, reused
+    from ssl import match_hostname, _inet_paton    # noqa: F401
+except ImportError:
+    pass

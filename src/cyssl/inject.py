@@ -59,23 +59,20 @@ def inject_into_ssl():
     """Point ``ssl.SSLContext`` (and urllib3's and requests' early bindings) at cyssl."""
     if _stdlib is None:
         raise RuntimeError("there is no stdlib ssl module to inject into")
-    _stdlib.SSLContext = InjectedSSLContext
-    urllib3_ssl = sys.modules.get("urllib3.util.ssl_")
-    if urllib3_ssl is not None:
-        urllib3_ssl.SSLContext = InjectedSSLContext
-    adapters = sys.modules.get("requests.adapters")
-    if adapters is not None and hasattr(adapters, "_preloaded_ssl_context"):
-        adapters._preloaded_ssl_context = _stdlib.create_default_context()
+    _bind(InjectedSSLContext)
 
 
 def extract_from_ssl():
     """Undo inject_into_ssl()."""
-    if _stdlib is None:
-        return
-    _stdlib.SSLContext = _ORIGINAL
+    if _stdlib is not None:
+        _bind(_ORIGINAL)
+
+
+def _bind(context_class):
+    _stdlib.SSLContext = context_class
     urllib3_ssl = sys.modules.get("urllib3.util.ssl_")
     if urllib3_ssl is not None:
-        urllib3_ssl.SSLContext = _ORIGINAL
+        urllib3_ssl.SSLContext = context_class
     adapters = sys.modules.get("requests.adapters")
     if adapters is not None and hasattr(adapters, "_preloaded_ssl_context"):
         adapters._preloaded_ssl_context = _stdlib.create_default_context()

@@ -3,15 +3,16 @@
 
 class SSLSession:
     """A session a client can resume: pass it as ``session=`` to wrap_socket / wrap_bio."""
-    __slots__ = ("_engine",)
+    __slots__ = ("_engine", "_context")
 
     def __init__(self, *args, **kwargs):
         raise TypeError("cannot create 'cyssl.SSLSession' instances")
 
     @classmethod
-    def _wrap(cls, engine_session):
+    def _wrap(cls, engine_session, context=None):
         self = object.__new__(cls)
         self._engine = engine_session
+        self._context = context
         return self
 
     @property

@@ -23,8 +23,8 @@ cdef class SocketChannel(TLSChannel):
     cdef bytearray _unsent
     cdef Py_ssize_t _write_owed
 
-    def __cinit__(self, context, bint server_side, server_hostname, owner=None, session=None,
-                  sock=None):
+    def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
+                  session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
@@ -43,9 +43,19 @@ cdef class SocketChannel(TLSChannel):
     cdef int _fill(self) except -1:
         self._flush()
         try:
-            data = _recv(self._sock, 65536)
+            if self.conn is not None and self.conn.close_sent and not self.conn.close_received:
+                # Shutting down (unwrap): take one record at a time, so that plaintext the
+                # peer sends right after its close_notify stays in the socket for the caller.
+                data = _recv(self._sock, self._record_remainder())
+            else:
+                data = _recv(self._sock, 65536)
         except BlockingIOError:
             raise errors.want_read() from None
+        except ConnectionResetError:
+            # As the stdlib reports it: an EOF in violation of the protocol (which
+            # suppress_ragged_eofs turns into b"").
+            self._transport_eof = True
+            raise errors.unexpected_eof() from None
         if data:
             self._feed(data)
             return 0
@@ -55,6 +65,14 @@ cdef class SocketChannel(TLSChannel):
         if self._handshake_done and self._context._options & _IGNORE_UNEXPECTED_EOF:
             return 0
         raise errors.unexpected_eof()
+
+    cdef Py_ssize_t _record_remainder(self):
+        """Bytes still missing from the record being received (its header first)."""
+        cdef Py_ssize_t buffered = self.conn.records.incoming_size
+        if buffered < 5:
+            return 5 - buffered
+        header = self.conn.records.peek(5)
+        return max(1, 5 + ((header[3] << 8) | header[4]) - buffered)
 
     def write(self, data):
         """As TLSChannel.write, but a write that raised SSLWantWriteError is finished by

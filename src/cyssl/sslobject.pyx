@@ -17,8 +17,12 @@ cdef class SSLObject(TLSChannel):
     cdef object _incoming
     cdef object _outgoing
 
-    def __cinit__(self, context, bint server_side, server_hostname, owner=None, session=None,
-                  incoming=None, outgoing=None):
+    def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
+                  session=None, incoming=None, outgoing=None):
+        from cyssl.context import SSLContext
+        if not isinstance(context, SSLContext):
+            raise TypeError("SSLObject does not have a public constructor. Instances are "
+                            "returned by SSLContext.wrap_bio().")
         self._incoming = incoming
         self._outgoing = outgoing
 

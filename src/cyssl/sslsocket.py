@@ -60,6 +60,7 @@ class SSLSocket(_Base):
             if err.errno != _errno.ENOTCONN:
                 raise
             connected = False
+            self._refuse_pre_handshake_data(err)
         self.settimeout(timeout)
         self._connected = connected
         if connected:
@@ -75,6 +76,30 @@ class SSLSocket(_Base):
                 self.close()
                 raise
         return self
+
+    def _refuse_pre_handshake_data(self, not_connected):
+        """CVE-2023-40217: bytes a peer sent before closing a not-yet-wrapped socket must
+        not reach the caller as if TLS had carried them."""
+        blocking = self.getblocking()
+        self.setblocking(False)
+        try:
+            early = _plain.recv(self, 1)
+        except OSError as err:
+            if err.errno not in (_errno.ENOTCONN, _errno.EINVAL, _errno.EAGAIN):
+                raise
+            early = b""
+        finally:
+            self.setblocking(blocking)
+        if early:
+            reason = "Closed before TLS handshake with data in recv buffer."
+            error = errors.SSLError(not_connected.errno, reason)
+            error.reason = reason
+            error.library = None
+            try:
+                self.close()
+            except OSError:
+                pass
+            raise error
 
     # Connection state ---------------------------------------------------------
 
@@ -214,6 +239,8 @@ class SSLSocket(_Base):
         return _plain.sendfile(self, file, offset, count)
 
     def recv(self, buflen=1024, flags=0):
+        if buflen < 0:
+            raise ValueError("negative buffersize in recv")
         if self._sslobj is None:
             return _plain.recv(self, buflen, flags)
         if flags != 0:

@@ -16,6 +16,11 @@ Policy relative to cryptography's webpki defaults, to behave like OpenSSL:
 Known gap: cryptography refuses Ed25519/Ed448 *signatures on certificates* (an
 EdDSA CA), which OpenSSL accepts; EdDSA leaf keys are fine.
 """
+try:
+    import ssl as _stdlib_ssl
+except ImportError:
+    _stdlib_ssl = None
+
 import binascii
 import datetime
 import functools
@@ -273,11 +278,12 @@ def default_verify_paths():
     (through ssl.get_default_verify_paths()), else common system locations."""
     cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
     if cafile is None or capath is None:
-        try:
-            import ssl
-            paths = ssl.get_default_verify_paths()
+        # The interpreter's own ssl, bound at import: "import ssl" here could be cyssl
+        # itself (sys.modules aliasing), whose helper calls back into this function.
+        if _stdlib_ssl is not None:
+            paths = _stdlib_ssl.get_default_verify_paths()
             defaults = (paths.openssl_cafile, paths.openssl_capath)
-        except (ImportError, AttributeError):
+        else:
             defaults = (next((p for p in _FALLBACK_CAFILES if os.path.isfile(p)), None),
                         next((p for p in _FALLBACK_CAPATHS if os.path.isdir(p)), None))
         cafile = defaults[0] if cafile is None else cafile
@@ -465,8 +471,20 @@ def _extension_policies(purpose, subject_alt_name_required):
         if not leaf_key_usage_allows(key_usage, purpose):
             raise ValueError(_PURPOSE_FAILURE % purpose)
 
+    def check_ca_flag(policy, cert, constraints):
+        if not constraints.ca:
+            raise ValueError("basicConstraints.cA is not asserted in a CA certificate")
+
+    def check_ca_key_usage(policy, cert, key_usage):
+        if key_usage is not None and not key_usage.key_cert_sign:   # None: absent
+            raise ValueError("keyUsage.keyCertSign is not asserted in a CA certificate")
+
     agnostic = Criticality.AGNOSTIC
+    # OpenSSL accepts CA certificates whose basicConstraints is not marked critical and
+    # that carry no keyUsage (common in older private CAs); webpki's defaults do not.
     ca_policy = (ExtensionPolicy.webpki_defaults_ca()
+                 .require_present(x509.BasicConstraints, agnostic, check_ca_flag)
+                 .may_be_present(x509.KeyUsage, agnostic, check_ca_key_usage)
                  .may_be_present(x509.ExtendedKeyUsage, agnostic, check_eku)
                  .may_be_present(x509.AuthorityKeyIdentifier, agnostic, None)
                  .may_be_present(x509.SubjectKeyIdentifier, agnostic, None))

@@ -3,21 +3,19 @@
 signatures, AEAD suites only, extended master secret (RFC 7627) and secure renegotiation
 indication (RFC 5746) required, no renegotiation. Entered from the TLS 1.3 client when
 the ServerHello picks TLS 1.2."""
-import hmac
-
 from cyssl.crypto import groups, signatures
 from cyssl.tls import keyschedule
-from cyssl.tls.connection cimport Connection
 from cyssl.tls.errors import TLSError
-from cyssl.tls.errors cimport DECODE_ERROR, DECRYPT_ERROR, HANDSHAKE_FAILURE, NO_RENEGOTIATION
+from cyssl.tls.errors cimport DECODE_ERROR, DECRYPT_ERROR, NO_RENEGOTIATION
 from cyssl.tls.messages cimport *
-from cyssl.tls.messages import (check_allowed, decode_alpn, encode_certificate_verify, encode_finished,
-                                handshake_name, illegal_parameter, parse_certificate_verify,
-                                unexpected_message)
+from cyssl.tls.messages import (check_allowed, decode_alpn, encode_certificate_verify,
+                                handshake_name, illegal_parameter, unexpected_message)
 from cyssl.tls.messages12 import (encode_certificate12, encode_client_key_exchange,
                                   parse_certificate12, parse_certificate_request12,
                                   parse_new_session_ticket12, parse_server_key_exchange)
 from cyssl.tls.suites import BY_CODE
+from cyssl.tls.handshake12 import (Handshake12, TLS12_GROUPS, check_point_formats,
+                                   check_secure_hello_extensions, handshake_failure)
 from cyssl.tls.tickets import Session12
 from cyssl.tls.verification import verify_peer_chain
 
@@ -32,67 +30,14 @@ cdef enum State:
     CONNECTED = 8
 
 HELLO_REQUEST = 0
-TLS12_GROUPS = frozenset([0x001D, 0x0017, 0x0018])
 SERVER_HELLO_EXTENSIONS = frozenset([EXT_RENEGOTIATION_INFO, EXT_EXTENDED_MASTER_SECRET,
                                      EXT_EC_POINT_FORMATS, EXT_SESSION_TICKET, EXT_ALPN,
                                      EXT_SERVER_NAME, EXT_RECORD_SIZE_LIMIT, EXT_STATUS_REQUEST])
 
 
-def handshake_failure(str message, str reason):
-    return TLSError(HANDSHAKE_FAILURE, reason, message)
-
-
-def check_secure_hello_extensions(extensions, config):
-    """RFC 5746 and RFC 7627 on a TLS 1.2 hello; returns whether EMS was agreed."""
-    info = extensions.get(EXT_RENEGOTIATION_INFO)
-    if info is None:
-        raise handshake_failure("peer does not support secure renegotiation (RFC 5746)",
-                                "UNSAFE_LEGACY_RENEGOTIATION_DISABLED")
-    if info != b"\x00":
-        raise handshake_failure("renegotiation_info is not empty in an initial handshake",
-                                "RENEGOTIATION_MISMATCH")
-    if EXT_EXTENDED_MASTER_SECRET in extensions:
-        if extensions[EXT_EXTENDED_MASTER_SECRET]:
-            raise TLSError(DECODE_ERROR, "BAD_EXTENSION", "non-empty extended_master_secret")
-        return True
-    if config.require_extended_master_secret:
-        raise handshake_failure("peer does not support the extended master secret (RFC 7627)",
-                                "INCONSISTENT_EXTMS")
-    return False
-
-
-def check_point_formats(extensions):
-    formats = extensions.get(EXT_EC_POINT_FORMATS)
-    if formats is not None and (len(formats) < 2 or formats[0] != len(formats) - 1 or 0 not in formats[1:]):
-        raise illegal_parameter("ec_point_formats without uncompressed points")
-
-
-def traffic_keys12(suite, master_secret, client_random, server_random):
-    """(client key, client iv, server key, server iv) from the key block (RFC 5246 6.3)."""
-    key_length, iv_length = suite.aead.key_length, suite.fixed_iv_length
-    block = keyschedule.key_block12(suite.hash_name, master_secret, server_random, client_random,
-                                    2 * (key_length + iv_length))
-    client_key, block = block[:key_length], block[key_length:]
-    server_key, block = block[:key_length], block[key_length:]
-    return client_key, block[:iv_length], server_key, block[iv_length:2 * iv_length]
-
-
-def install_keys12(Connection conn, master_secret, server_random, bint for_client):
-    """Prepare both directions; the write key is switched on now (after our CCS), the read
-    key when the peer's CCS arrives."""
-    from cyssl.tls.record import RecordProtection
-    suite = conn.suite
-    client_key, client_iv, server_key, server_iv = traffic_keys12(
-        suite, master_secret, conn.client_random, server_random)
-    client_side = RecordProtection(suite, client_key, client_iv)
-    server_side = RecordProtection(suite, server_key, server_iv)
-    if for_client:
-        return client_side, server_side
-    return server_side, client_side
-
-
-class Client12Handshake:
+class Client12Handshake(Handshake12):
     """Takes over from the ClientHello machine at a TLS 1.2 ServerHello."""
+    is_client = True
 
     def __init__(self, hello_machine):
         self.conn = hello_machine.conn
@@ -107,10 +52,6 @@ class Client12Handshake:
         self.cert_request = None
         self.expect_ticket = False
         self.ticket = None
-
-    def _record(self, raw):
-        self.transcript.update(raw)
-        self.messages += raw
 
     def server_hello(self, hello, raw):
         conn = self.conn
@@ -191,7 +132,7 @@ class Client12Handshake:
             raise TLSError(DECODE_ERROR, "PEER_DID_NOT_RETURN_A_CERTIFICATE", "server sent no certificate")
         conn = self.conn
         self.peer_key, conn.verified_chain = verify_peer_chain(self.config, chain, self.server_name, "server")
-        if not signatures.key_fits_auth(self.peer_key, conn.suite.auth):
+        if not signatures.key_fits_auth(self.peer_key, conn.suite.auth):  # RFC 8422 5.1
             raise TLSError(43, "WRONG_CERTIFICATE_TYPE",
                            "%s suite with a certificate of another key type" % conn.suite.auth)
         conn.peer_chain = chain
@@ -211,7 +152,8 @@ class Client12Handshake:
         try:
             signatures.verify(self.peer_key, scheme, signed, signature)
         except signatures.InvalidSignature:
-            raise TLSError(DECRYPT_ERROR, "BAD_SIGNATURE", "ServerKeyExchange signature does not verify") from None
+            raise TLSError(DECRYPT_ERROR, "BAD_SIGNATURE",
+                           "ServerKeyExchange signature does not verify") from None
         share = groups.GROUPS[group].generate()
         try:
             self.pre_master_secret = share.exchange(public)
@@ -251,55 +193,25 @@ class Client12Handshake:
         self._send_finished()
         self.state = WAIT_NEW_SESSION_TICKET if self.expect_ticket else WAIT_CHANGE_CIPHER_SPEC
 
-    def _send(self, message):
-        self.conn.send_handshake(message)
-        self._record(message)
-
-    def _derive_keys(self):
-        conn = self.conn
-        conn.log_secret("CLIENT_RANDOM", self.master_secret)
-        self.writer, self.reader = install_keys12(conn, self.master_secret, self.server_random, True)
-
-    def _send_finished(self):
-        conn = self.conn
-        conn.send_change_cipher_spec()
-        conn.records.set_writer(self.writer)
-        verify_data = keyschedule.finished12(conn.suite.hash_name, self.master_secret, True,
-                                             self.transcript.digest())
-        conn.client_finished = verify_data
-        self._send(encode_finished(verify_data))
-
     def change_cipher_spec(self):
         if self.state == WAIT_NEW_SESSION_TICKET and not self.conn.resumed:
             raise unexpected_message("change_cipher_spec before the promised NewSessionTicket",
                                      "UNEXPECTED_CCS_MESSAGE")
         if self.state not in (WAIT_CHANGE_CIPHER_SPEC, WAIT_NEW_SESSION_TICKET):
             raise unexpected_message("change_cipher_spec out of place", "UNEXPECTED_CCS_MESSAGE")
-        if not self.conn.handshake_buffer.empty:
-            raise unexpected_message("handshake message spans change_cipher_spec",
-                                     "NOT_ON_RECORD_BOUNDARY")
-        self.conn.records.set_reader(self.reader)
+        self._switch_read_key()
         self.state = WAIT_FINISHED
 
     def _finished(self, body, raw):
         conn = self.conn
-        expected = keyschedule.finished12(conn.suite.hash_name, self.master_secret, False,
-                                          self.transcript.digest())
-        if not hmac.compare_digest(expected, bytes(body)):
-            raise TLSError(DECRYPT_ERROR, "DIGEST_CHECK_FAILED", "server Finished does not verify")
-        conn.server_finished = expected
-        self._record(raw)
+        self._check_peer_finished(body, raw)
         if conn.resumed:
             self._send_finished()
-        conn.server_random = self.server_random
-        conn.exporter_secret = self.master_secret
-        conn.app_data_readable = True
-        conn.handshake_complete = True
+        self._complete()
         lifetime, ticket = self.ticket if self.ticket is not None else (0, None)
         if ticket or self.session_id:
             conn.session = Session12(self.session_id, ticket, self.master_secret, conn.suite.code,
                                      self.extended_master_secret, lifetime, int(conn.now() * 1000),
                                      conn.alpn_protocol, self.server_name, conn.peer_chain,
                                      conn.verified_chain)
-        self.messages = None
         self.state = CONNECTED

@@ -156,7 +156,8 @@ cdef class Connection:
         if self.close_sent:
             raise TLSError(INTERNAL_ERROR, "PROTOCOL_IS_SHUTDOWN", "close_notify already sent")
         cdef RecordProtection writer = self.records.writer
-        if self.version == 0x0304 and writer.sequence + KEY_UPDATE_MARGIN + len(data) // 16384 >= writer.limit:
+        if (self.version == 0x0304
+                and writer.sequence + KEY_UPDATE_MARGIN + len(data) // 16384 >= writer.limit):
             self.update_keys(False)
         self.records.write(APPLICATION_DATA, data)
 

@@ -61,6 +61,7 @@ cdef class RecordLayer:
     cdef public int plaintext_version        # legacy_record_version of unprotected records
 
     cdef int _unborrow(self) except -1
+    cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cpdef object next_record(self)
     cpdef write(self, int content_type, data)

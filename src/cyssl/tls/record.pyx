@@ -285,6 +285,11 @@ cdef class RecordLayer:
             self._borrowed = None
         return 0
 
+    cpdef bytes peek(self, Py_ssize_t n):
+        """The first ``n`` received bytes not yet returned as records (fewer if not there)."""
+        self._unborrow()
+        return bytes(self._incoming[self._in_start:self._in_start + n])
+
     cpdef receive(self, data):
         """Buffer received bytes (any chunking: partial records, several records).
 

@@ -4,29 +4,26 @@ signatures, AEAD suites, extended master secret and secure renegotiation require
 renegotiation; resumption by session ticket (RFC 5077, under the same rotating keys as
 TLS 1.3 tickets) or by session ID (a bounded cache). Entered from the TLS 1.3 server
 machine when the ClientHello settles on TLS 1.2."""
-import hmac
 import os
 
 from cyssl.crypto import groups, signatures
 from cyssl.tls import keyschedule
-from cyssl.tls.client12 import (TLS12_GROUPS, check_point_formats, check_secure_hello_extensions,
-                                handshake_failure, install_keys12)
-from cyssl.tls.connection cimport Connection
+from cyssl.tls.handshake12 import (Handshake12, TLS12_GROUPS, check_point_formats,
+                                   check_secure_hello_extensions, handshake_failure)
 from cyssl.tls.config import VERIFY_NONE, VERIFY_REQUIRED
 from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport (CERTIFICATE_REQUIRED, DECODE_ERROR, DECRYPT_ERROR,
                                INAPPROPRIATE_FALLBACK, NO_RENEGOTIATION)
 from cyssl.tls.messages cimport *
 from cyssl.tls.messages import (DOWNGRADE_TLS12, TLS13, ServerHello, decode_u16_list, encode_alpn,
-                                encode_certificate_verify, encode_finished, handshake_name,
-                                parse_certificate_verify, unexpected_message)
+                                handshake_name, parse_certificate_verify, unexpected_message)
 from cyssl.tls.messages12 import (ecdhe_params, encode_certificate12, encode_certificate_request12,
                                   encode_new_session_ticket12, encode_server_hello_done,
                                   encode_server_key_exchange, parse_certificate12,
                                   parse_client_key_exchange)
 from cyssl.tls.server13 import negotiate_extensions
 from cyssl.tls.suites import BY_CODE
-from cyssl.tls.tickets import SessionCache, TicketState12
+from cyssl.tls.tickets import TicketState12
 from cyssl.tls.verification import verify_peer_chain
 
 cdef enum State:
@@ -41,7 +38,8 @@ FALLBACK_SCSV = 0x5600
 RENEGOTIATION_SCSV = 0x00FF
 
 
-class Server12Handshake:
+class Server12Handshake(Handshake12):
+    is_client = False
 
     def __init__(self, hello_machine):
         self.conn = hello_machine.conn
@@ -51,14 +49,6 @@ class Server12Handshake:
         self.state = WAIT_CLIENT_KEY_EXCHANGE
         self.requested_certificate = False
         self.peer_key = None
-
-    def _record(self, raw):
-        self.transcript.update(raw)
-        self.messages += raw
-
-    def _send(self, message):
-        self.conn.send_handshake(message)
-        self._record(message)
 
     # ClientHello --------------------------------------------------------------
 
@@ -261,31 +251,19 @@ class Server12Handshake:
     def change_cipher_spec(self):
         if self.state != WAIT_CHANGE_CIPHER_SPEC:
             raise unexpected_message("change_cipher_spec out of place", "UNEXPECTED_CCS_MESSAGE")
-        if not self.conn.handshake_buffer.empty:
-            raise unexpected_message("handshake message spans change_cipher_spec",
-                                     "NOT_ON_RECORD_BOUNDARY")
-        self.conn.records.set_reader(self.reader)
+        self._switch_read_key()
         self.state = WAIT_FINISHED
 
     def _client_finished(self, body, raw):
         conn = self.conn
-        expected = keyschedule.finished12(conn.suite.hash_name, self.master_secret, True,
-                                          self.transcript.digest())
-        if not hmac.compare_digest(expected, bytes(body)):
-            raise TLSError(DECRYPT_ERROR, "DIGEST_CHECK_FAILED", "client Finished does not verify")
-        conn.client_finished = expected
-        self._record(raw)
+        self._check_peer_finished(body, raw)
         if not conn.resumed:
             if self.send_ticket:
                 self._send_ticket()
             if self.session_id:
                 self.config.session_cache.put(self.session_id, self._state())
             self._send_finished()
-        conn.server_random = self.server_random
-        conn.exporter_secret = self.master_secret
-        conn.app_data_readable = True
-        conn.handshake_complete = True
-        self.messages = None
+        self._complete()
         self.state = CONNECTED
 
     # Keys, tickets, Finished ----------------------------------------------------
@@ -300,17 +278,3 @@ class Server12Handshake:
         state = self._state()
         self._send(encode_new_session_ticket12(state.lifetime,
                                                self.config.ticket_keys.seal(state.encode())))
-
-    def _derive_keys(self):
-        conn = self.conn
-        conn.log_secret("CLIENT_RANDOM", self.master_secret)
-        self.writer, self.reader = install_keys12(conn, self.master_secret, self.server_random, False)
-
-    def _send_finished(self):
-        conn = self.conn
-        conn.send_change_cipher_spec()
-        conn.records.set_writer(self.writer)
-        verify_data = keyschedule.finished12(conn.suite.hash_name, self.master_secret, False,
-                                             self.transcript.digest())
-        conn.server_finished = verify_data
-        self._send(encode_finished(verify_data))

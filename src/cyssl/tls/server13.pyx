@@ -364,7 +364,9 @@ class ServerHandshake:
         if scheme is None:
             raise TLSError(HANDSHAKE_FAILURE, "NO_SUITABLE_SIGNATURE_ALGORITHM",
                            "no signature scheme in common for our certificate")
-        if config.verify_mode != VERIFY_NONE:
+        # With post-handshake authentication on, the server asks later, on demand, as
+        # OpenSSL's SSL_VERIFY_POST_HANDSHAKE does.
+        if config.verify_mode != VERIFY_NONE and not config.post_handshake_auth:
             self._send(encode_certificate_request(b"", self._request_extensions()))
             self.requested_certificate = True
         self._send(encode_certificate(b"", config.certificate_chain))

@@ -15,6 +15,25 @@ _KEY_ID_LENGTH = 16
 _NONCE_LENGTH = 12
 
 
+def _write_name_and_chain(w, server_name, chain):
+    """The tail both ticket formats share: the host name and the peer's DER chain."""
+    w.vec16(server_name.encode("idna") if server_name else b"")
+    mark = w.begin(3)
+    for der in chain:
+        w.vec24(der)
+    w.end(mark, 3)
+
+
+def _read_name_and_chain(r):
+    server_name = r.vec16().decode("idna")
+    chain_reader = r.sub24()
+    chain = []
+    while not chain_reader.at_end():
+        chain.append(chain_reader.vec24())
+    r.expect_end()
+    return server_name, chain
+
+
 class TicketKeys:
     """The keys a server context seals tickets with. A new key every ``rotate_after``
     seconds; tickets under the previous key still open until it too expires, so a
@@ -85,11 +104,7 @@ class TicketState:
         w.u32(self.age_add)
         w.u32(self.lifetime)
         w.vec8(self.alpn)
-        w.vec16(self.server_name.encode("idna") if self.server_name else b"")
-        mark = w.begin(3)
-        for der in self.peer_chain:
-            w.vec24(der)
-        w.end(mark, 3)
+        _write_name_and_chain(w, self.server_name, self.peer_chain)
         return w.getvalue()
 
     @classmethod
@@ -104,12 +119,7 @@ class TicketState:
             issued = (r.u32() << 32) | r.u32()
             age_add, lifetime = r.u32(), r.u32()
             alpn = r.vec8()
-            server_name = r.vec16().decode("idna")
-            chain_reader = r.sub24()
-            chain = []
-            while not chain_reader.at_end():
-                chain.append(chain_reader.vec24())
-            r.expect_end()
+            server_name, chain = _read_name_and_chain(r)
         except (TLSError, UnicodeError):
             return None
         return cls(suite, psk, issued, age_add, lifetime, alpn, server_name, chain)
@@ -203,11 +213,7 @@ class TicketState12:
         w.u32(self.issued_ms >> 32)
         w.u32(self.issued_ms & 0xFFFFFFFF)
         w.u32(self.lifetime)
-        w.vec16(self.server_name.encode("idna") if self.server_name else b"")
-        mark = w.begin(3)
-        for der in self.peer_chain:
-            w.vec24(der)
-        w.end(mark, 3)
+        _write_name_and_chain(w, self.server_name, self.peer_chain)
         return w.getvalue()
 
     @classmethod
@@ -221,12 +227,7 @@ class TicketState12:
             flags = r.u8()
             issued = (r.u32() << 32) | r.u32()
             lifetime = r.u32()
-            server_name = r.vec16().decode("idna")
-            chain_reader = r.sub24()
-            chain = []
-            while not chain_reader.at_end():
-                chain.append(chain_reader.vec24())
-            r.expect_end()
+            server_name, chain = _read_name_and_chain(r)
         except (TLSError, UnicodeError):
             return None
         return cls(suite, master_secret, bool(flags & 1), issued, lifetime, server_name, chain,
