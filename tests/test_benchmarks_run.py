@@ -22,7 +22,8 @@ def test_demo_runs():
     result = subprocess.run([sys.executable, "-m", "cyssl", "demo"], check=True,
                             capture_output=True, text=True, timeout=60)
     assert "X25519MLKEM768" in result.stdout          # the post-quantum default
-    assert "verified: True" in result.stdout and "'hello from cyssl'" in result.stdout
+    assert "(verified)" in result.stdout and "'hello from cyssl'" in result.stdout
+    assert "127.0.0.1" in result.stdout
 
 
 def test_side_by_side_benchmark_reports_every_case(tmp_path):

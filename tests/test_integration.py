@@ -281,3 +281,43 @@ def test_smtplib_starttls(pki_files, client_context):
     server.thread.join(10)
     assert server.messages and server.messages[0][0] is True
     assert b"over cyssl" in server.messages[0][1]
+
+
+def test_get_server_certificate(https_server, pki_files):
+    pem = cyssl.get_server_certificate(("localhost", https_server.port), ca_certs=str(pki_files.cafile))
+    assert cyssl.PEM_cert_to_DER_cert(pem) == pki_files.leaf.der()
+    assert cyssl.get_server_certificate(("localhost", https_server.port)) == pem   # unverified
+
+
+def test_sendfile_over_tls(pki_files, tmp_path):
+    """SSLSocket.sendfile falls back to send() (os.sendfile cannot encrypt)."""
+    payload = bytes(range(256)) * 1000
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+    server_context = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(pki_files.certfile, pki_files.keyfile)
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = bytearray()
+
+    def serve():
+        conn, _ = listener.accept()
+        with server_context.wrap_socket(conn, server_side=True) as tls:
+            while len(received) < len(payload):
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                received.extend(chunk)
+            tls.sendall(b"done")
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client_context = cyssl.create_default_context(cafile=str(pki_files.cafile))
+    with socket.create_connection(listener.getsockname()) as raw:
+        with client_context.wrap_socket(raw, server_hostname="localhost") as tls:
+            with open(path, "rb") as f:
+                assert tls.sendfile(f) == len(payload)
+            # Read before closing: closing with unread bytes (the server's session
+            # tickets) makes the kernel reset the connection and drop data in flight.
+            assert tls.recv(4) == b"done"
+    thread.join(10)
+    listener.close()
+    assert bytes(received) == payload

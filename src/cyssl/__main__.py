@@ -1,8 +1,8 @@
 """python -m cyssl: a few commands to see cyssl at work.
 
-  demo    a TLS 1.3 handshake between a cyssl client and a cyssl server, in memory: the
-          client verifies the server's throwaway certificate, both sides exchange a
-          message, and the demo prints what was negotiated.
+  demo    a cyssl server and client over 127.0.0.1: the client verifies the server's
+          throwaway certificate, both sides exchange a message, and the demo prints
+          what was negotiated.
   client  an s_client: connect to HOST:PORT, print what was negotiated and the peer's
           certificate chain.
   server  an s_server: answer every HTTP request with a page showing what was negotiated.
@@ -27,43 +27,47 @@ from cyssl.crypto.throwaway import private_key_pem, self_signed_certificate
 
 
 def demo(args):
-    from cyssl import __version__
-    from cyssl.crypto.certs import TrustStore
+    """A cyssl server and a cyssl client over 127.0.0.1, through the ssl-compatible API."""
     from cyssl.crypto.throwaway import subject_of
-    from cyssl.tls.client13 import client_connection
-    from cyssl.tls.config import TLSConfig, VERIFY_REQUIRED
-    from cyssl.tls.server13 import server_connection
-    from cyssl.tls.tickets import TicketKeys
 
-    cert_der, key = self_signed_certificate(("localhost",))
-    trust = TrustStore()
-    trust.add_der(cert_der)
-    client_cfg = TLSConfig(verify_mode=VERIFY_REQUIRED, check_hostname=True, trust_store=trust,
-                           alpn_protocols=[b"h2", b"http/1.1"])
-    server_cfg = TLSConfig(certificate_chain=[cert_der], private_key=key,
-                           alpn_protocols=[b"http/1.1"], ticket_keys=TicketKeys())
+    with tempfile.TemporaryDirectory() as directory:
+        certfile, keyfile = write_throwaway_certificate(directory, "localhost")
+        server_context = cyssl.SSLContext(cyssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(certfile, keyfile)
+        server_context.set_alpn_protocols(["http/1.1"])
+        client_context = cyssl.create_default_context(cafile=certfile)
+        client_context.set_alpn_protocols(["h2", "http/1.1"])
 
-    start = time.perf_counter()
-    client = client_connection(client_cfg, "localhost")
-    server = server_connection(server_cfg)
-    while not (client.handshake_complete and server.handshake_complete):
-        server.receive(client.outgoing())
-        client.receive(server.outgoing())
-    elapsed = time.perf_counter() - start
-    client.send(args.message.encode())
-    server.receive(client.outgoing())
-    received = server.read()
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(10)
+        received = []
 
-    print("cyssl %s: TLS 1.3 between two cyssl engines, in memory" % __version__)
-    print("  version:        TLSv1.3")
-    print("  cipher suite:   %s" % client.suite.name)
-    print("  key exchange:   %s" % client.group.name)
-    print("  ALPN:           %s" % client.alpn_protocol.decode())
-    print("  peer subject:   %s (verified: %s)" % (subject_of(client.peer_chain[0]),
-                                                    bool(client.verified_chain)))
-    print("  handshake:      %.2f ms (both sides, one process)" % (elapsed * 1000))
-    print("  server read:    %r" % received.decode())
-    return 0 if received == args.message.encode() else 1
+        def serve():
+            conn, _ = listener.accept()
+            with server_context.wrap_socket(conn, server_side=True) as tls:
+                received.append(tls.recv(1024))
+                tls.sendall(b"hello from the cyssl server")
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+            start = time.perf_counter()
+            with client_context.wrap_socket(raw, server_hostname="localhost") as tls:
+                elapsed = time.perf_counter() - start
+                tls.sendall(args.message.encode())
+                reply = tls.recv(1024)
+                print("cyssl %s: a TLS client and server over 127.0.0.1" % cyssl.__version__)
+                print("  version:        %s" % tls.version())
+                print("  cipher suite:   %s" % tls.cipher()[0])
+                print("  key exchange:   %s" % tls._sslobj.conn.group.name)
+                print("  ALPN:           %s" % tls.selected_alpn_protocol())
+                print("  peer subject:   %s (verified)" % subject_of(tls.getpeercert(True)))
+                print("  handshake:      %.2f ms" % (elapsed * 1000))
+        server.join(10)
+        listener.close()
+    print("  server read:    %r" % (received[0].decode() if received else None))
+    print("  client read:    %r" % reply.decode())
+    return 0 if received and received[0] == args.message.encode() else 1
 
 
 # --- Exit codes and errors --------------------------------------------------------------
@@ -375,7 +379,7 @@ def main(argv=None):
                "failed), 1 anything else")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("demo", help="a TLS 1.3 handshake between two cyssl engines")
+    p = commands.add_parser("demo", help="a cyssl server and client over 127.0.0.1")
     p.add_argument("--message", default="hello from cyssl", help="the text the client sends")
     p.set_defaults(run=demo)
 
