@@ -200,6 +200,21 @@ def test_inject_into_ssl(https_server):
         assert pool.request("GET", https_server.url).data == b"ok X25519MLKEM768"
         assert requests.get(https_server.url, verify=str(https_server_cafile(https_server))).text \
             == "ok X25519MLKEM768"
+        # httpx builds its context with ssl.create_default_context() at call time.
+        import httpx
+        with httpx.Client(verify=str(https_server_cafile(https_server))) as client:
+            assert client.get(https_server.url).text == "ok X25519MLKEM768"
+        # aiohttp made its default contexts at import (before this injection), so a
+        # context from the injected ssl module is passed explicitly, as code written
+        # against the stdlib would.
+        import aiohttp
+
+        async def fetch():
+            context = ssl.create_default_context(cafile=str(https_server_cafile(https_server)))
+            async with aiohttp.ClientSession() as session:
+                async with session.get(https_server.url, ssl=context) as response:
+                    return await response.text()
+        assert asyncio.run(fetch()) == "ok X25519MLKEM768"
     finally:
         cyssl.extract_from_ssl()
     assert ssl.SSLContext is cyssl.inject._ORIGINAL
