@@ -385,3 +385,24 @@ def test_bare_aead_agrees_with_rfc8448_first_server_record(rfc8448_simple):
     nonce = bytes.fromhex(example["iv"])                   # sequence 0
     inner = AESGCM(bytes.fromhex(example["key"])).decrypt(nonce, record[5:], record[:5])
     assert inner == bytes.fromhex(example["inner_plaintext"])
+
+
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
+def test_tls13_unknown_inner_content_type_is_unexpected_message(suite):
+    key, iv = new_keys(suite)
+    inner = b"data" + bytes([0x30])                        # not a TLS content type
+    header = bytes([APPDATA, 3, 3, 0, len(inner) + 16])
+    record = header + suite.aead.new(key).encrypt(iv, inner, header)
+    expect_alert("unexpected_message", lambda: RecordProtection(suite, key, iv).open_record(record))
+
+
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=lambda s: s.name)
+def test_tls13_inner_plaintext_over_2_14_plus_1_is_record_overflow(suite):
+    """RFC 8446 5.4: content, type and padding together are at most 2^14 + 1 bytes, even
+    when the content alone would fit."""
+    key, iv = new_keys(suite)
+    inner = b"x" + bytes([APPDATA]) + bytes(16384)          # 16386 bytes, content is 1
+    length = len(inner) + 16
+    header = bytes([APPDATA, 3, 3, length >> 8, length & 0xFF])
+    record = header + suite.aead.new(key).encrypt(iv, inner, header)
+    expect_alert("record_overflow", lambda: RecordProtection(suite, key, iv).open_record(record))

@@ -30,6 +30,7 @@ import threading
 import warnings
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
@@ -50,7 +51,7 @@ from cyssl.crypto.verify_errors import (
 # Includes verify_errors' codes, tables and CertificateError, re-exported:
 # callers know only certs.
 __all__ = [
-    "der_of", "is_ca",
+    "der_of", "is_ca", "public_key",
     "ALERTS", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "CERT_CHAIN_TOO_LONG",
     "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_SIGNATURE_FAILURE",
     "DEPTH_ZERO_SELF_SIGNED_CERT", "EE_KEY_TOO_SMALL", "EXCLUDED_VIOLATION",
@@ -188,6 +189,14 @@ def load_private_key(data, password=None):
         return loader(data, bytes(password))
     except Exception:
         raise ValueError("could not decrypt the private key (wrong password?)") from None
+
+
+def public_key(cert):
+    """The certificate's public key; ValueError for a key type cryptography cannot load."""
+    try:
+        return cert.public_key()
+    except UnsupportedAlgorithm as err:
+        raise ValueError(str(err)) from None
 
 
 def der_of(cert):

@@ -170,6 +170,10 @@ cdef class RecordProtection:
                            "record failed authentication") from None
         self._advance()
         if self.tls13:
+            if n > MAX_PLAINTEXT + 1:
+                # RFC 8446 5.4: TLSInnerPlaintext (content, type, padding) <= 2^14 + 1.
+                raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
+                               "inner plaintext of %d bytes exceeds 2^14 + 1" % n)
             # Strip the zero padding; the last non-zero byte is the real content type.
             while n > 0 and out[n - 1] == 0:
                 n -= 1
@@ -178,6 +182,9 @@ cdef class RecordProtection:
                                "protected record has no content type")
             n -= 1
             ctype = out[n]
+            if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
+                raise TLSError(UNEXPECTED_MESSAGE, "BAD_RECORD_TYPE",
+                               "unknown inner content type %d" % ctype)
         content_type[0] = ctype
         return n
 

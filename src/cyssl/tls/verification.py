@@ -33,7 +33,7 @@ def verify_peer_chain(config, chain, server_name, purpose):
                            "certificate verify failed: %s" % err.verify_message,
                            verify_code=err.verify_code, verify_message=err.verify_message) from None
     try:
-        key = leaf.public_key()
+        key = certs.public_key(leaf)
     except ValueError as err:
         raise TLSError(alert_code("unsupported_certificate"), "UNSUPPORTED_CERTIFICATE",
                        "certificate key cannot be used: %s" % err) from None
