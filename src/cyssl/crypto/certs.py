@@ -110,7 +110,7 @@ def load_der_certificate(data):
     """One DER certificate; ValueError for anything else."""
     try:
         return x509.load_der_x509_certificate(_as_bytes(data))
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:     # InvalidVersion is no ValueError
         raise ValueError("not a DER certificate: %s" % exc) from None
 
 

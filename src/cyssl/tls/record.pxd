@@ -42,7 +42,8 @@ cdef class RecordProtection:
     cdef Py_ssize_t seal(self, int content_type, const unsigned char* data, Py_ssize_t length,
                          object out_owner, unsigned char* out) except -1
     cdef Py_ssize_t open(self, object owner, unsigned char* record, Py_ssize_t record_length,
-                         unsigned char* out, int* content_type) except -1
+                         unsigned char* out, int* content_type,
+                         Py_ssize_t inner_limit=*) except -1
 
 
 cdef class RecordLayer:

@@ -138,7 +138,8 @@ cdef class RecordProtection:
         return HEADER_LENGTH + body
 
     cdef Py_ssize_t open(self, object owner, unsigned char* record, Py_ssize_t record_length,
-                         unsigned char* out, int* content_type) except -1:
+                         unsigned char* out, int* content_type,
+                         Py_ssize_t inner_limit=MAX_PLAINTEXT + 1) except -1:
         """Authenticate and decrypt one whole record (header included) into ``out``
         (room for record_length bytes); returns the content length and sets its type."""
         cdef Py_ssize_t body = record_length - HEADER_LENGTH
@@ -170,10 +171,11 @@ cdef class RecordProtection:
                            "record failed authentication") from None
         self._advance()
         if self.tls13:
-            if n > MAX_PLAINTEXT + 1:
-                # RFC 8446 5.4: TLSInnerPlaintext (content, type, padding) <= 2^14 + 1.
+            if n > inner_limit:
+                # RFC 8446 5.4 / RFC 8449: TLSInnerPlaintext (content, type, padding) is at
+                # most 2^14 + 1 bytes, or the record_size_limit we announced.
                 raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
-                               "inner plaintext of %d bytes exceeds 2^14 + 1" % n)
+                               "inner plaintext of %d bytes exceeds %d" % (n, inner_limit))
             # Strip the zero padding; the last non-zero byte is the real content type.
             while n > 0 and out[n - 1] == 0:
                 n -= 1
@@ -371,7 +373,8 @@ cdef class RecordLayer:
             if self.reader.tls13 and ctype != APPLICATION_DATA:
                 raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
                                "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
-            n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype)
+            n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype,
+                                 self.receive_limit + 1)
             if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
                 raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD", "protected change_cipher_spec")
         else:
