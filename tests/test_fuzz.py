@@ -1,7 +1,6 @@
 """Run each fuzz target in fuzz/ for a bounded time (CYSSL_FUZZ_SECONDS, default 20 s)
 from seeds made by fuzz/make_seeds.py; fail when a target finds a crash, a timeout
-(one input over 1 s) or runs out of memory (2 GB). See fuzz/README.md. Plus one
-slow-input regression that fuzzing itself would not construct.
+(one input over 1 s) or runs out of memory (2 GB). See fuzz/README.md.
 
 atheris is used when it is importable or can be installed (into a temporary directory,
 never into the environment); when it cannot be, the tests are skipped with the reason.
