@@ -1,6 +1,7 @@
 """Key schedule: RFC 8448 (TLS 1.3) and TLS 1.2 PRF / extended master secret known answers."""
 import hashlib
 import hmac
+import os
 
 import pytest
 
@@ -245,3 +246,13 @@ def test_prf12_single_iteration_matches_hmac_definition():
     a1 = hmac.new(secret, b"label" + seed, "sha256").digest()
     assert ks.prf12("sha256", secret, b"label", seed, 32) == \
         hmac.new(secret, a1 + b"label" + seed, "sha256").digest()
+
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+@pytest.mark.parametrize("key_length", [0, 1, 32, 48, 64, 65, 128, 129, 300])
+def test_hmac_matches_the_stdlib(hash_name, key_length):
+    key, message = os.urandom(key_length), os.urandom(key_length * 3 + 1)
+    expected = hmac.digest(key, message, hash_name)
+    assert ks.hmac_digest(key, message, hash_name) == expected
+    assert ks.hmac_digest(bytearray(key), memoryview(message), hash_name) == expected

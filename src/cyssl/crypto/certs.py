@@ -37,6 +37,7 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
     Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError)
 
+from cyssl.crypto.verified_chains import VerifiedChains
 from cyssl.crypto.verify_errors import (
     ALERTS, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK, CERT_CHAIN_TOO_LONG, CERT_HAS_EXPIRED,
     CERT_NOT_YET_VALID, CERT_SIGNATURE_FAILURE, DEPTH_ZERO_SELF_SIGNED_CERT,
@@ -319,6 +320,7 @@ class _Material:
             (roots if is_self_signed(cert) else self.non_roots).append(cert)
         self.root_store = Store(roots) if roots else None
         self.full_store = Store(list(certificates)) if certificates else None
+        self.verified = VerifiedChains()
 
 
 class TrustStore:

@@ -8,7 +8,7 @@ import platform
 
 from cyssl.crypto import groups as _groups
 from cyssl.crypto import signatures as _signatures
-from cyssl.tls.suites import TLS12_SUITES, TLS13_SUITES
+from cyssl.tls.suites import TLS12_SUITES
 
 VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED = 0, 1, 2
 

@@ -19,6 +19,7 @@ cdef class KeySchedule:
     cdef readonly int hash_length
     cdef bytes _secret
     cdef int _stage
+    cdef bint _without_psk
     cdef bytes _empty_hash
 
     cdef int _require(self, int stage) except -1
