@@ -2,7 +2,7 @@
 
 No CBC, no RSA key exchange, no static DH: the table is the whole policy.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from cyssl.crypto.aead import AEADAlgorithm, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305
@@ -17,22 +17,19 @@ class CipherSuite:
     aead: AEADAlgorithm
     hash_name: str              # hashlib name for HKDF / PRF and the transcript
     auth: Optional[str] = None  # TLS 1.2 only: "ECDSA" or "RSA"
+    # Derived in __post_init__, as plain attributes: the handshake reads them often.
+    tls13: bool = field(init=False)
+    # IV bytes from the key schedule: 12, except TLS 1.2 AES-GCM's 4-byte salt.
+    fixed_iv_length: int = field(init=False)
+    # Per-record nonce bytes on the wire: 8 for TLS 1.2 AES-GCM (RFC 5288), else 0.
+    explicit_nonce_length: int = field(init=False)
 
-    @property
-    def tls13(self):
-        return self.version == 0x0304
-
-    @property
-    def fixed_iv_length(self):
-        """IV bytes from the key schedule: 12, except TLS 1.2 AES-GCM's 4-byte salt."""
-        if self.tls13 or self.aead is CHACHA20_POLY1305:
-            return 12
-        return 4
-
-    @property
-    def explicit_nonce_length(self):
-        """Per-record nonce bytes on the wire: 8 for TLS 1.2 AES-GCM (RFC 5288), else 0."""
-        return 12 - self.fixed_iv_length
+    def __post_init__(self):
+        tls13 = self.version == 0x0304
+        fixed = 12 if tls13 or self.aead is CHACHA20_POLY1305 else 4
+        object.__setattr__(self, "tls13", tls13)
+        object.__setattr__(self, "fixed_iv_length", fixed)
+        object.__setattr__(self, "explicit_nonce_length", 12 - fixed)
 
 
 TLS13_SUITES = (
