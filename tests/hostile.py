@@ -54,6 +54,7 @@ class World:
     def __init__(self, directory):
         directory = Path(directory)
         self.directory = directory
+        self.contexts = {}
         self.root = pki.CA.root()
         self.leaf = self.root.leaf(hosts=("localhost", "127.0.0.1"))
         self.client_leaf = self.root.leaf(hosts=("client.example",), client=True, server=False)
@@ -63,6 +64,14 @@ class World:
                                                                     self.client_leaf)
 
     # cyssl contexts for the target ---------------------------------------------
+
+    def context(self, role, version=None, **options):
+        """A cached client_context / server_context: building one parses PEM files."""
+        key = (role, version, tuple(sorted((k, repr(v)) for k, v in options.items())))
+        if key not in self.contexts:
+            make = self.client_context if role == "client" else self.server_context
+            self.contexts[key] = make(version, **options)
+        return self.contexts[key]
 
     def client_context(self, version=None, *, alpn=None, cert=False, small=True):
         """A cyssl client context trusting our root. ``version`` caps it ("1.2")."""
@@ -264,10 +273,10 @@ def duel(world, role, version, setup=None, *, context=None, peer_settings=None,
     against a hostile cyssl engine that speaks only ``version`` ("1.3" or "1.2")."""
     peer_settings = dict(peer_settings or {})
     if role == "client":
-        target = Target(context or world.client_context(), False, server_hostname, session)
+        target = Target(context or world.context("client"), False, server_hostname, session)
         peer = hostile_server(world.peer_server_config(version, **peer_settings), setup)
     else:
-        target = Target(context or world.server_context(), True)
+        target = Target(context or world.context("server"), True)
         peer = hostile_client(world.peer_client_config(version, **peer_settings),
                               session=peer_session, setup=setup)
     return target, peer
@@ -396,6 +405,7 @@ class Outcome:
         self.stalled = False           # nobody had anything more to say
         self.eof_error = None          # what the target raised at EOF after a stall
         self.peer_error = None         # what the peer raised on the target's bytes
+        self.engine_error = None       # the target engine's TLSError behind ``error``
         self.data = b""                # application data the target read
         self.elapsed = 0.0
 
@@ -434,6 +444,7 @@ def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=
                 if outcome.peer_error is None:
                     outcome.peer_error = err
         if outcome.error is not None:
+            outcome.engine_error = target.conn.error if target.conn is not None else None
             break
         if target.done and not acted:
             acted = True

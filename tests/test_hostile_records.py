@@ -196,7 +196,7 @@ def plain_finished(peer, raw):
 
 
 def capped_client(world, version):
-    return world.client_context(version)
+    return world.context("client", version)
 
 
 CCS_CASES = [
