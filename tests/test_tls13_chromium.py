@@ -8,126 +8,33 @@ libnss3-tools), which Chromium on Linux trusts; no --ignore-certificate-errors. 
 run without the root shows that Chromium does refuse the chain then.
 
 The module fixture installs chromium and libnss3-tools with apt-get when they are missing
-(root, non-interactive); when apt cannot install them the tests skip, saying why.
-Chromium is kept off the network: every host name but localhost resolves to nothing and
-its background services are switched off.
+(root, non-interactive; tests/apt_packages.py); when apt cannot install them the tests
+skip, saying why. Running Chromium (off the network) is tests/chromium_peer.py.
 """
 import json
-import os
 import shutil
-import signal
-import subprocess
-import time
 
 import pytest
 
 import pki
+from apt_packages import report, require
+from chromium_peer import PACKAGES, dump_dom, make_home, quiet, version
 from https_engine_server import EngineHTTPSServer
 from peers import server_config
 from cyssl.crypto import groups
 from cyssl.tls.suites import TLS13_SUITES
 
-PACKAGES = {"chromium": "chromium", "certutil": "libnss3-tools"}     # binary: package
-APT_TIMEOUT = 900
-CHROMIUM_TIMEOUT = 60
 TLS13_SUITE_NAMES = {s.name for s in TLS13_SUITES}
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--no-default-browser-check", "--disable-extensions", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
-    "--disable-domain-reliability", "--disable-default-apps", "--no-pings",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
-]
-
-
-def report(pytestconfig, text):
-    """Write to the terminal even while pytest captures output (so CI logs show it)."""
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-    if capture is None or reporter is None:
-        print(text)
-        return
-    with capture.global_and_fixture_disabled():
-        for line in text.splitlines():
-            reporter.write_line(line)
-
-
-# Installing ------------------------------------------------------------------------
-
-def _apt(args, timeout):
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    proc = subprocess.run(["apt-get"] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, env=env, timeout=timeout)
-    return proc.returncode, proc.stdout.decode(errors="replace")
-
-
-def _has_candidates(packages):
-    """Whether apt's lists know every package (else they need an update first)."""
-    proc = subprocess.run(["apt-cache", "policy"] + packages, stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=60)
-    text = proc.stdout.decode(errors="replace")
-    return proc.returncode == 0 and "Candidate: (none)" not in text and \
-        all(("%s:" % p) in text for p in packages)
-
-
-def _last_line(output):
-    lines = [line for line in output.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
-
-
-def install_missing(pytestconfig):
-    """apt-get install whatever of PACKAGES is missing, running apt-get update first only
-    when the package lists lack them or a first install fails. Returns None, or why not
-    (first line short, for the skip reason; then apt's output)."""
-    missing = sorted({pkg for binary, pkg in PACKAGES.items() if shutil.which(binary) is None})
-    if not missing:
-        return None
-    if shutil.which("apt-get") is None:
-        return "%s missing and there is no apt-get to install it" % " ".join(missing)
-    start = time.monotonic()
-    deadline = start + APT_TIMEOUT
-    failures = []
-    log = ""
-    try:
-        for attempt in ("as is", "after apt-get update"):
-            if attempt != "as is" or not _has_candidates(missing):
-                rc, out = _apt(["update"], max(1, deadline - time.monotonic()))
-                log += out
-                if rc != 0:
-                    failures.append("apt-get update: exit %d: %s" % (rc, _last_line(out)))
-                    break
-            rc, out = _apt(["install", "-y", "--no-install-recommends"] + missing,
-                           max(1, deadline - time.monotonic()))
-            log += out
-            if rc == 0:
-                break
-            failures.append("apt-get install %s: exit %d: %s" % (" ".join(missing), rc, _last_line(out)))
-    except subprocess.TimeoutExpired:
-        return "apt-get did not finish within %d s\n%s" % (APT_TIMEOUT, log[-2000:])
-    except OSError as err:
-        return "apt-get could not run: %s" % err
-    if failures and rc != 0:
-        return "cannot install %s (%s)\n%s" % (" ".join(missing), "; then ".join(failures), log[-2000:])
-    report(pytestconfig, "\ninstalled %s with apt-get in %.1f s"
-           % (" ".join(missing), time.monotonic() - start))
-    still = [b for b in PACKAGES if shutil.which(b) is None]
-    if still:
-        return "apt-get succeeded but %s still not on PATH\n%s" % (", ".join(still), log[-2000:])
-    return None
 
 
 @pytest.fixture(scope="module")
 def chromium(pytestconfig):
     """(path to chromium, its version line); installs chromium + certutil when missing."""
-    problem = install_missing(pytestconfig)
-    if problem is not None:
-        report(pytestconfig, "SKIP chromium interop: " + problem)
-        pytest.skip(problem.splitlines()[0])
+    require(pytestconfig, PACKAGES, "chromium interop")
     path = shutil.which("chromium")
-    version = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True,
-                             timeout=30).stdout.decode(errors="replace").strip()
-    report(pytestconfig, "\n%s (%s)" % (version, path))
-    return path, version
+    line = version(path)
+    report(pytestconfig, "\n%s (%s)" % (line, path))
+    return path, line
 
 
 @pytest.fixture(scope="module")
@@ -141,54 +48,6 @@ def leaf(root):
 
 
 # Running Chromium --------------------------------------------------------------------
-
-def make_home(tmp_path, root=None):
-    """A HOME whose NSS database (what Chromium on Linux trusts) holds ``root``, if any."""
-    home = tmp_path / "home"
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    certutil = shutil.which("certutil")
-    subprocess.run([certutil, "-d", "sql:%s" % nssdb, "-N", "--empty-password"],
-                   check=True, capture_output=True, timeout=30)
-    if root is not None:
-        pem = tmp_path / "root.pem"
-        pem.write_bytes(root.cert_pem())
-        subprocess.run([certutil, "-d", "sql:%s" % nssdb, "-A", "-n", "cyssl test root",
-                        "-t", "C,,", "-i", str(pem)], check=True, capture_output=True, timeout=30)
-    return home
-
-
-def dump_dom(chromium_path, url, home):
-    """Run headless Chromium on ``url``; returns (exit code, dumped DOM, stderr)."""
-    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_CACHE_HOME=str(home / ".cache"))
-    args = [chromium_path] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % (home / "profile"),
-                                               "--dump-dom", url]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=CHROMIUM_TIMEOUT)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)     # its own session: helpers it left behind
-        except ProcessLookupError:
-            pass
-    if timed_out:
-        out, err = proc.communicate(timeout=10)
-        raise AssertionError("chromium did not finish within %d s; stderr:\n%s"
-                             % (CHROMIUM_TIMEOUT, quiet(err)))
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-
-def quiet(stderr):
-    """Chromium's stderr without the D-Bus noise of a machine with no session bus."""
-    if isinstance(stderr, bytes):
-        stderr = stderr.decode(errors="replace")
-    return "\n".join(line for line in stderr.splitlines() if "dbus" not in line.lower())
-
 
 def fetch(pytestconfig, chromium, tmp_path, config_factory, trust_root):
     """Serve one page with cyssl, let Chromium fetch it; (rc, DOM, stderr, records)."""
