@@ -39,6 +39,7 @@ def handshake_summary(conn):
         "alpn": conn.alpn_protocol.decode("ascii", "replace") if conn.alpn_protocol else None,
         "server_name": conn.server_name,
         "resumed": bool(conn.resumed),
+        "peer_certificates": len(conn.peer_chain or ()),      # the client's chain
         # the server handshake keeps the cookie it sent in a HelloRetryRequest
         "hello_retry": getattr(conn.handshake, "cookie", None) is not None,
     }
@@ -196,7 +197,7 @@ class EngineHTTPSServer:
 
     def _response(self, request_line, record):
         parts = request_line.split()
-        path = parts[1] if len(parts) >= 2 else ""
+        path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""     # "/?query" is "/"
         if len(parts) >= 2 and parts[0] in ("GET", "HEAD") and path == "/":
             status, ctype, body = "200 OK", "text/html; charset=utf-8", self.page(record)
         else:

@@ -17,11 +17,12 @@ def free_port():
 
 
 class OpenSSLProcess:
-    """``openssl s_server`` or ``s_client`` with stdin for its interactive commands and
-    stdout collected; killed on close."""
+    """``openssl s_server`` or ``s_client`` (or another ``program``: gnutls-cli...) with
+    stdin for its interactive commands and stdout collected; killed on close."""
 
-    def __init__(self, args):
-        self.proc = subprocess.Popen([OPENSSL] + args, stdin=subprocess.PIPE,
+    def __init__(self, args, program=None):
+        self.program = os.path.basename(program or OPENSSL)
+        self.proc = subprocess.Popen([program or OPENSSL] + args, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.output = b""
 
@@ -32,17 +33,20 @@ class OpenSSLProcess:
         self.proc.stdin.flush()
         time.sleep(settle)
 
-    def read_until(self, marker, timeout=10.0):
+    def read_until(self, marker, timeout=10.0, count=1):
+        """Read stdout until ``marker`` has appeared ``count`` times; returns all output."""
         deadline = time.monotonic() + timeout
-        while marker.encode() not in self.output:
+        while self.output.count(marker.encode()) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError("openssl never printed %r; got:\n%s" % (marker, self.output.decode(errors="replace")))
+                raise AssertionError("%s never printed %r; got:\n%s"
+                                     % (self.program, marker, self.output.decode(errors="replace")))
             ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
-                    raise AssertionError("openssl exited; output:\n%s" % self.output.decode(errors="replace"))
+                    raise AssertionError("%s exited; output:\n%s"
+                                         % (self.program, self.output.decode(errors="replace")))
                 self.output += chunk
         return self.output
 
@@ -57,17 +61,28 @@ class OpenSSLProcess:
                 pass
 
 
-def start_server(args, port):
-    server = OpenSSLProcess(["s_server", "-accept", "127.0.0.1:%d" % port] + args)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:               # wait until it listens
+def wait_listening(port, process=None, timeout=10.0):
+    """Whether something accepts TCP connections on 127.0.0.1:``port`` within ``timeout``
+    (gives up early when ``process``, a Popen, has exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
+            return True
         except OSError:
+            if process is not None and process.poll() is not None:
+                return False
             time.sleep(0.05)
+    return False
+
+
+def start_server(args, port):
+    server = OpenSSLProcess(["s_server", "-accept", "127.0.0.1:%d" % port] + args)
+    if wait_listening(port, server.proc):
+        return server
+    output = server.proc.stdout.read() if server.proc.poll() is not None else b""
     server.close()
-    raise AssertionError("openssl s_server did not start")
+    raise AssertionError("openssl s_server did not start: %s" % output.decode(errors="replace"))
 
 
 class SocketDriver:
