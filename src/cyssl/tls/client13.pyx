@@ -65,6 +65,10 @@ def client_connection(config, server_name=None, session=None):
 
 
 def _is_ip_literal(str name):
+    # Only digits and dots (IPv4) or a colon (IPv6) can be an address: skip the
+    # ipaddress parser for every ordinary host name.
+    if ":" not in name and not name.replace(".", "").isdigit():
+        return False
     import ipaddress
     try:
         ipaddress.ip_address(name)

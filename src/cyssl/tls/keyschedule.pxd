@@ -14,12 +14,24 @@ cdef class Transcript:
     cpdef bytes digest(self)
 
 
+cdef class HMACKey:
+    cdef object _inner
+    cdef object _outer
+    cdef readonly str hash_name
+    cdef int hash_length
+
+    cdef bytes mac(self, msg)
+    cdef bytes expand_label(self, label, context, Py_ssize_t length)
+
+
 cdef class KeySchedule:
     cdef readonly str hash_name
     cdef readonly int hash_length
     cdef bytes _secret
+    cdef HMACKey _key
     cdef int _stage
     cdef bint _without_psk
     cdef bytes _empty_hash
 
     cdef int _require(self, int stage) except -1
+    cdef _set_secret(self, bytes secret)

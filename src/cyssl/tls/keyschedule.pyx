@@ -13,6 +13,7 @@ that shows one.
 import hashlib
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.string cimport memcpy
 
 from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport INTERNAL_ERROR
@@ -23,27 +24,61 @@ _EMPTY_HASHES = {name: ctor(b"").digest() for name, ctor in _HASH_CONSTRUCTORS.i
 _BLOCK_SIZES = {"sha256": 64, "sha384": 128}
 
 
+cdef bytes _padded_key(bytes key, Py_ssize_t block, unsigned char pad):
+    """The HMAC key (at most one block, as _prepared_key makes it) zero-padded to the
+    block size and xored with ``pad``."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(key), i
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, block)
+    cdef const unsigned char *kp = <const unsigned char *>PyBytes_AS_STRING(key)
+    cdef unsigned char *p = <unsigned char *>PyBytes_AS_STRING(out)
+    for i in range(block):                # a fresh, unshared bytes object: filling it is safe
+        p[i] = (kp[i] if i < n else 0) ^ pad
+    return out
+
+
+cdef bytes _prepared_key(key, ctor, Py_ssize_t block):
+    cdef bytes k = bytes(key)
+    return ctor(k).digest() if PyBytes_GET_SIZE(k) > block else k
+
+
 cdef bytes _hmac(key, msg, str hash_name):
-    """HMAC(key, msg) = H((K ^ opad) || H((K ^ ipad) || msg))."""
+    """HMAC(key, msg) = H((K ^ opad) || H((K ^ ipad) || msg)), for a key used once."""
     ctor = _HASH_CONSTRUCTORS[hash_name]
     cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
-    cdef bytes k = bytes(key)
-    if PyBytes_GET_SIZE(k) > block:
-        k = ctor(k).digest()
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(k), i
-    cdef bytes ipad = PyBytes_FromStringAndSize(NULL, block)
-    cdef bytes opad = PyBytes_FromStringAndSize(NULL, block)
-    cdef const unsigned char *kp = <const unsigned char *>PyBytes_AS_STRING(k)
-    cdef unsigned char *ip = <unsigned char *>PyBytes_AS_STRING(ipad)
-    cdef unsigned char *op = <unsigned char *>PyBytes_AS_STRING(opad)
-    for i in range(block):                # fresh, unshared bytes objects: filling them is safe
-        ip[i] = (kp[i] if i < n else 0) ^ 0x36
-        op[i] = (kp[i] if i < n else 0) ^ 0x5C
-    inner = ctor(ipad)
+    cdef bytes k = _prepared_key(key, ctor, block)
+    inner = ctor(_padded_key(k, block, 0x36))
     inner.update(msg)
-    outer = ctor(opad)
+    outer = ctor(_padded_key(k, block, 0x5C))
     outer.update(inner.digest())
     return outer.digest()
+
+
+cdef class HMACKey:
+    """An HMAC key used several times (a secret that derives several others): the
+    hash states after the padded key are computed once and copied for each message."""
+
+    def __cinit__(self, key, str hash_name):
+        ctor = _HASH_CONSTRUCTORS[hash_name]
+        cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
+        cdef bytes k = _prepared_key(key, ctor, block)
+        self._inner = ctor(_padded_key(k, block, 0x36))
+        self._outer = ctor(_padded_key(k, block, 0x5C))
+        self.hash_name = hash_name
+        self.hash_length = HASH_LENGTHS[hash_name]
+
+    cdef bytes mac(self, msg):
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    cdef bytes expand_label(self, label, context, Py_ssize_t length):
+        """HKDF-Expand-Label with this key as the PRK, for outputs of at most one hash
+        length (all TLS 1.3 uses)."""
+        if length > self.hash_length:
+            return hkdf_expand(self.hash_name, self, _label_info(label, context, length), length)
+        return self.mac(_label_info_block1(label, context, length))[:length]
 
 
 def hmac_digest(key, msg, str hash_name):
@@ -78,32 +113,61 @@ cpdef bytes hkdf_extract(str hash_name, salt, ikm):
 
 
 cpdef bytes hkdf_expand(str hash_name, prk, info, Py_ssize_t length):
-    """HKDF-Expand (RFC 5869): T(i) = HMAC(PRK, T(i-1) || info || i)."""
+    """HKDF-Expand (RFC 5869): T(i) = HMAC(PRK, T(i-1) || info || i). ``prk`` is the
+    key's bytes or an HMACKey."""
     cdef int n = _hash_length(hash_name)
     if length < 0 or length > 255 * n:
         raise ValueError("HKDF-Expand length out of range")
+    cdef HMACKey key = prk if isinstance(prk, HMACKey) else HMACKey(prk, hash_name)
     cdef bytes info_bytes = bytes(info)
-    if length <= n:                                  # the common case: one block
-        return _hmac(prk, info_bytes + b"\x01", hash_name)[:length]
     cdef bytearray out = bytearray()
     cdef bytes block = b""
     cdef int i = 1
     while len(out) < length:
-        block = _hmac(prk, block + info_bytes + bytes((i,)), hash_name)
+        block = key.mac(block + info_bytes + bytes((i,)))
         out += block
         i += 1
     return bytes(out[:length])
 
 
-cpdef bytes hkdf_expand_label(str hash_name, secret, label, context, Py_ssize_t length):
-    """HKDF-Expand-Label: info = uint16 length || opaque "tls13 " + label<7..255>
-    || opaque context<0..255> (RFC 8446 section 7.1)."""
-    cdef bytes full_label = b"tls13 " + bytes(label)
-    cdef bytes ctx = bytes(context)
-    if len(full_label) > 255 or len(ctx) > 255 or length > 0xFFFF:
+cdef bytes _label_info(label, context, Py_ssize_t length):
+    """HkdfLabel: uint16 length || opaque "tls13 " + label<7..255> || opaque
+    context<0..255> (RFC 8446 section 7.1)."""
+    cdef bytes info = _label_info_block1(label, context, length)
+    return info[:PyBytes_GET_SIZE(info) - 1]
+
+
+cdef bytes _label_info_block1(label, context, Py_ssize_t length):
+    """HkdfLabel followed by HKDF-Expand's first block counter (0x01), built in one
+    allocation: the one HMAC input of a single-block expansion."""
+    cdef const unsigned char[:] lab = label
+    cdef const unsigned char[:] ctx = context
+    cdef Py_ssize_t n_label = lab.shape[0] + 6, n_ctx = ctx.shape[0]
+    if n_label > 255 or n_ctx > 255 or length > 0xFFFF or length < 0:
         raise ValueError("HKDF label, context or length too long")
-    info = bytes((length >> 8, length & 0xFF, len(full_label))) + full_label + bytes((len(ctx),)) + ctx
-    return hkdf_expand(hash_name, secret, info, length)
+    cdef bytes info = PyBytes_FromStringAndSize(NULL, 2 + 1 + n_label + 1 + n_ctx + 1)
+    cdef unsigned char *p = <unsigned char *>PyBytes_AS_STRING(info)
+    p[0] = length >> 8
+    p[1] = length & 0xFF
+    p[2] = n_label
+    memcpy(p + 3, b"tls13 ", 6)
+    if n_label > 6:
+        memcpy(p + 9, &lab[0], n_label - 6)
+    p[3 + n_label] = n_ctx
+    if n_ctx:
+        memcpy(p + 4 + n_label, &ctx[0], n_ctx)
+    p[4 + n_label + n_ctx] = 1
+    return info
+
+
+cpdef bytes hkdf_expand_label(str hash_name, secret, label, context, Py_ssize_t length):
+    """HKDF-Expand-Label(Secret, Label, Context, Length) (RFC 8446 section 7.1);
+    ``secret`` is bytes or an HMACKey."""
+    if isinstance(secret, HMACKey):
+        return (<HMACKey>secret).expand_label(label, context, length)
+    if length <= _hash_length(hash_name):
+        return _hmac(secret, _label_info_block1(label, context, length), hash_name)[:length]
+    return hkdf_expand(hash_name, secret, _label_info(label, context, length), length)
 
 
 cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash):
@@ -113,8 +177,8 @@ cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash):
 
 def traffic_key_iv(str hash_name, secret, int key_length, int iv_length):
     """The write key and IV of a traffic secret (RFC 8446 section 7.3)."""
-    return (hkdf_expand_label(hash_name, secret, b"key", b"", key_length),
-            hkdf_expand_label(hash_name, secret, b"iv", b"", iv_length))
+    cdef HMACKey key = HMACKey(secret, hash_name)
+    return key.expand_label(b"key", b"", key_length), key.expand_label(b"iv", b"", iv_length)
 
 
 def finished_key(str hash_name, base_key):
@@ -151,12 +215,13 @@ def export_keying_material(str hash_name, exporter_master_secret, label, context
 cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length):
     """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to ``length``."""
     _hash_length(hash_name)
+    cdef HMACKey key = HMACKey(secret, hash_name)
     cdef bytes label_seed = bytes(label) + bytes(seed)
     cdef bytes a = label_seed
     cdef bytearray out = bytearray()
     while len(out) < length:
-        a = _hmac(secret, a, hash_name)
-        out += _hmac(secret, a + label_seed, hash_name)
+        a = key.mac(a)
+        out += key.mac(a + label_seed)
     return bytes(out[:length])
 
 
@@ -275,10 +340,15 @@ cdef class KeySchedule:
         self._empty_hash = _EMPTY_HASHES[hash_name]
         self._without_psk = not psk
         if self._without_psk:
-            self._secret = _EARLY_SECRETS_WITHOUT_PSK[hash_name]
+            self._set_secret(_EARLY_SECRETS_WITHOUT_PSK[hash_name])
         else:
-            self._secret = hkdf_extract(hash_name, b"", psk)
+            self._set_secret(hkdf_extract(hash_name, b"", psk))
         self._stage = EARLY
+
+    cdef _set_secret(self, bytes secret):
+        # Each stage's secret derives two to five others: keep it as an HMACKey.
+        self._secret = secret
+        self._key = HMACKey(secret, self.hash_name)
 
     cdef int _require(self, int stage) except -1:
         if self._stage != stage:
@@ -293,7 +363,7 @@ cdef class KeySchedule:
     def binder_key(self, bint external=False):
         """binder_key for PSK binders: "ext binder" or "res binder"."""
         self._require(EARLY)
-        return derive_secret(self.hash_name, self._secret,
+        return derive_secret(self.hash_name, self._key,
                              b"ext binder" if external else b"res binder", self._empty_hash)
 
     def derive_handshake_secret(self, shared_secret):
@@ -301,33 +371,33 @@ cdef class KeySchedule:
         if self._without_psk:
             salt = _HANDSHAKE_SALTS_WITHOUT_PSK[self.hash_name]
         else:
-            salt = derive_secret(self.hash_name, self._secret, b"derived", self._empty_hash)
-        self._secret = hkdf_extract(self.hash_name, salt, shared_secret)
+            salt = derive_secret(self.hash_name, self._key, b"derived", self._empty_hash)
+        self._set_secret(hkdf_extract(self.hash_name, salt, shared_secret))
         self._stage = HANDSHAKE
 
     def handshake_traffic_secrets(self, transcript_hash):
         """(client, server) handshake traffic secrets, at ServerHello."""
         self._require(HANDSHAKE)
-        return (derive_secret(self.hash_name, self._secret, b"c hs traffic", transcript_hash),
-                derive_secret(self.hash_name, self._secret, b"s hs traffic", transcript_hash))
+        return (derive_secret(self.hash_name, self._key, b"c hs traffic", transcript_hash),
+                derive_secret(self.hash_name, self._key, b"s hs traffic", transcript_hash))
 
     def derive_master_secret(self):
         self._require(HANDSHAKE)
-        salt = derive_secret(self.hash_name, self._secret, b"derived", self._empty_hash)
-        self._secret = hkdf_extract(self.hash_name, salt, b"")
+        salt = derive_secret(self.hash_name, self._key, b"derived", self._empty_hash)
+        self._set_secret(hkdf_extract(self.hash_name, salt, b""))
         self._stage = MASTER
 
     def application_traffic_secrets(self, transcript_hash):
         """(client, server) application traffic secrets 0, at server Finished."""
         self._require(MASTER)
-        return (derive_secret(self.hash_name, self._secret, b"c ap traffic", transcript_hash),
-                derive_secret(self.hash_name, self._secret, b"s ap traffic", transcript_hash))
+        return (derive_secret(self.hash_name, self._key, b"c ap traffic", transcript_hash),
+                derive_secret(self.hash_name, self._key, b"s ap traffic", transcript_hash))
 
     def exporter_master_secret(self, transcript_hash):
         self._require(MASTER)
-        return derive_secret(self.hash_name, self._secret, b"exp master", transcript_hash)
+        return derive_secret(self.hash_name, self._key, b"exp master", transcript_hash)
 
     def resumption_master_secret(self, transcript_hash):
         """At client Finished."""
         self._require(MASTER)
-        return derive_secret(self.hash_name, self._secret, b"res master", transcript_hash)
+        return derive_secret(self.hash_name, self._key, b"res master", transcript_hash)
