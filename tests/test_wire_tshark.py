@@ -26,6 +26,7 @@ import pytest
 
 import cyssl
 from apt_packages import report, require
+from interop_matrix import recv_until
 
 PACKAGES = {"tshark": "tshark", "dumpcap": "tshark"}       # dumpcap: wireshark-common, a dependency
 IO_TIMEOUT = 10.0
@@ -143,12 +144,7 @@ def converse(listener, server_ctx, client_ctx, request, response):
             raw, _ = listener.accept()
             raw.settimeout(IO_TIMEOUT)
             with server_ctx.wrap_socket(raw, server_side=True) as tls:
-                got = b""
-                while b"\r\n\r\n" not in got:
-                    chunk = tls.recv(65536)
-                    if not chunk:
-                        raise EOFError("client closed before its request ended")
-                    got += chunk
+                got = recv_until(tls, b"\r\n\r\n")
                 assert got == request, got
                 tls.sendall(response)
                 tls.unwrap()                                    # close_notify
