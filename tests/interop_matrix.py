@@ -908,7 +908,7 @@ def markdown(results):
             if c.suite:
                 column = c.suite.replace("TLS_", "").replace("ECDHE-", "")
             elif c.group:
-                column = c.group
+                column = c.group + (" (RSA cert)" if c.cert == "rsa" else "")
             elif c.feature:
                 column = c.feature
             else:
