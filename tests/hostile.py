@@ -406,6 +406,7 @@ class Outcome:
         self.eof_error = None          # what the target raised at EOF after a stall
         self.peer_error = None         # what the peer raised on the target's bytes
         self.engine_error = None       # the target engine's TLSError behind ``error``
+        self.last_sent = b""           # the target's last output before any failure
         self.data = b""                # application data the target read
         self.elapsed = 0.0
 
@@ -415,12 +416,14 @@ class Outcome:
                    self.peer_error, self.data[:20], self.elapsed))
 
 
-def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=10.0):
+def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=10.0, mitm=None):
     """Shuttle bytes between ``target`` and ``peer`` until the target fails or all rest.
 
     ``after_handshake(peer)`` runs once when the target's handshake is complete (the
     peer acts: sends data, a HelloRequest, a bad record...). At a stall with ``eof``
-    the target's transport is closed and what it raises is kept as ``eof_error``."""
+    the target's transport is closed and what it raises is kept as ``eof_error``.
+    ``mitm(data)`` rewrites what the target sends before the peer sees it (a man in
+    the middle; the target's own alert is decoded before it)."""
     outcome = Outcome()
     start = time.monotonic()
     acted = after_handshake is None
@@ -438,6 +441,10 @@ def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=
             moved = True
             if outcome.error is not None:
                 outcome.alert = alert_sent(target, out)
+            else:
+                outcome.last_sent = out
+            if mitm is not None:
+                out = mitm(out)
             try:
                 peer.receive(out)
             except (TLSError, ssl.SSLError) as err:
@@ -584,15 +591,21 @@ def cases_for(cases, roles=("client", "server"), versions=("1.3", "1.2"), bugs=N
     bugs = bugs or {}
     params = []
     for case in cases:
-        for role in getattr(case, "roles", None) or roles:
-            for version in getattr(case, "versions", None) or versions:
-                marks = ()
-                reason = bugs.get((case.id, role, version))
-                if reason is not None:
-                    marks = (pytest.mark.xfail(strict=True, reason="bug: " + reason),)
-                params.append(pytest.param(case, role, version, marks=marks,
-                                           id="%s-%s-tls%s" % (case.id, role, version)))
+        combos = getattr(case, "combos", None) or [
+            (role, version) for role in getattr(case, "roles", None) or roles
+            for version in getattr(case, "versions", None) or versions]
+        for role, version in combos:
+            marks = ()
+            reason = bugs.get((case.id, role, version))
+            if reason is not None:
+                marks = (pytest.mark.xfail(strict=True, reason="bug: " + reason),)
+            params.append(pytest.param(case, role, version, marks=marks,
+                                       id="%s-%s-tls%s" % (case.id, role, version)))
     return params
+
+
+COMBOS = {"c13": ("client", "1.3"), "c12": ("client", "1.2"), "s13": ("server", "1.3"),
+          "s12": ("server", "1.2")}
 
 
 class Case:
@@ -601,8 +614,11 @@ class Case:
     version) -> either; None: after the handshake, when ``act(peer)`` runs instead); ``expected`` as for check(), or a dict keyed by
     version or (role, version)."""
 
-    def __init__(self, id, at, act, expected, roles=None, versions=None, nth=1, settings=None):
+    def __init__(self, id, at, act, expected, roles=None, versions=None, nth=1, settings=None,
+                 combos=None, mitm=None):
         self.id = id
+        self.combos = [COMBOS[c] for c in combos.split()] if isinstance(combos, str) else combos
+        self.mitm = mitm
         self.at = at
         self.act = act
         self.expected = expected
@@ -639,4 +655,4 @@ class Case:
         context = settings.pop("context", None)
         target, peer = duel(world, role, version, setup, peer_settings=settings,
                             context=context(world, version) if context else None, **duel_options)
-        return run(target, peer, after_handshake=after)
+        return run(target, peer, after_handshake=after, mitm=self.mitm)
