@@ -534,6 +534,15 @@ def expect_verify_failure(outcome, verify_code, alert):
     return err
 
 
+def assert_peer_saw(outcome, alert):
+    """The stdlib peer (OpenSSL) reports the alert it received: its reason name, or for
+    alerts its error table does not name, the text "... alert <name>"."""
+    err = outcome.peer_error
+    assert isinstance(err, ssl.SSLError), outcome
+    assert err.reason == peer_reason(alert) or \
+        "alert " + alert.replace("_", " ") in str(err).lower(), err
+
+
 def peer_reason(alert):
     """The reason OpenSSL reports on receiving ``alert`` (e.g. TLSV1_ALERT_DECODE_ERROR)."""
     return received_alert_reason(alert_code(alert))

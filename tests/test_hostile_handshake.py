@@ -21,7 +21,7 @@ from hostile import (CERTIFICATE, CERTIFICATE_REQUEST, CERTIFICATE_VERIFY, CLIEN
                      CLIENT_KEY_EXCHANGE, ENCRYPTED_EXTENSIONS, FINISHED, HANDSHAKE,
                      HELLO_REQUEST, KEY_UPDATE, NEW_SESSION_TICKET, SERVER_HELLO,
                      SERVER_HELLO_DONE, SERVER_KEY_EXCHANGE, Case, StdlibPeer, Target, World,
-                     alert_sent, cases_for, check, duel, expect_alert, peer_reason,
+                     alert_sent, assert_peer_saw, cases_for, check, duel, expect_alert,
                      ping, run)
 
 X25519, SECP256R1 = 0x001D, 0x0017
@@ -824,14 +824,6 @@ def test_a_long_chain_of_junk_certificates_fails_in_bounded_time(world, version)
 
 
 # The stdlib (OpenSSL) as an independent peer: it receives cyssl's alert -------------------
-
-def assert_peer_saw(outcome, alert):
-    """OpenSSL reports the alert it received (its reason, or for alerts its error table
-    does not name, the text "... alert <name>")."""
-    err = outcome.peer_error
-    assert isinstance(err, ssl.SSLError), outcome
-    assert err.reason == peer_reason(alert) or \
-        "alert " + alert.replace("_", " ") in str(err).lower(), err
 
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"], ids=["tls1.3", "tls1.2"])
