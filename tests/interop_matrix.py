@@ -349,7 +349,7 @@ class CysslServer:
 
     def served(self, tok, timeout=5.0):
         def find(records):
-            return [r for r in records if tok in (r.get("request") or "") and r.get("responded")]
+            return [r for r in records if "?%s " % tok in (r.get("request") or "") and r.get("responded")]
         self.server.wait_for(lambda records: find(records), timeout)
         found = find(self.records())
         assert found, "cyssl served no request carrying %s; records: %r" % (tok, self.records())
@@ -772,9 +772,12 @@ class ChromiumPeer(Peer):
 
     def cyssl_server(self, case, env):
         tok = token()
-        # For resumption the page pulls a second resource, on a new connection (the
-        # server closes each one), which Chromium opens resuming the first session.
-        extra = '<img src="/again?%s">' % token() if case.feature == "resumption" else ""
+        # For resumption the page fetches itself again, three times one after the other
+        # (synchronous XHRs, before the load event): the server closes every connection,
+        # so once Chromium's preconnected sockets are used up it opens a new one, resuming.
+        extra = "".join('<script>var x = new XMLHttpRequest(); x.open("GET", "/?again%d-%s", false); '
+                        'x.send();</script>\n' % (n, tok) for n in range(3)) \
+            if case.feature == "resumption" else ""
         scratch = env.scratch(case)
         home = self.chromium_peer.make_home(scratch, env.pki.root)
         with CysslServer(case, env, restrict=("version", "suite", "group"), extra_html=extra) as server:
