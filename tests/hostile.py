@@ -19,11 +19,13 @@ made of it, and how long it took. ``expect_alert`` and friends check an outcome.
 """
 import ssl
 import time
+import tracemalloc
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 import cyssl
+import peers
 import pki
 from peers import client_config, server_config, trust
 from cyssl.tls import keyschedule
@@ -241,6 +243,7 @@ class HostilePeer(Connection):
             data = self.tamper(data)
         return data
 
+    flight = outgoing                   # what ``run`` calls on any peer
     # acting after the handshake ------------------------------------------------
 
     def put_message(self, msg_type, body):
@@ -300,7 +303,9 @@ def write_keys(conn):
 
 class Sealer:
     """A reference record protector, independent of cyssl's record layer: it seals
-    what cyssl refuses to make (plaintexts over 2^14, odd inner types and padding)."""
+    what cyssl refuses to make (plaintexts over 2^14, odd inner types and padding) and
+    opens what the target sends. (fuzz/_common.py has its own for the fuzz harness;
+    the tests do not import fuzz/, which a checkout may leave out.)"""
 
     def __init__(self, suite, key, iv, sequence=0):
         self.tls13 = suite.tls13
@@ -359,35 +364,22 @@ def split_records(data):
 
 # --------------------------------------------------------------------- the stdlib peer
 
-class StdlibPeer:
-    """The stdlib's SSLObject as an (independent) peer."""
+class StdlibPeer(peers.StdlibPeer):
+    """The stdlib's SSLObject (peers.StdlibPeer) as an independent peer for ``run``."""
 
-    def __init__(self, context, server_side, server_hostname=None):
-        self.incoming = ssl.MemoryBIO()
-        self.outgoing_bio = ssl.MemoryBIO()
-        self.obj = context.wrap_bio(self.incoming, self.outgoing_bio, server_side=server_side,
-                                    server_hostname=server_hostname)
-        self.done = False
-        self.tamper = None
+    tamper = None
 
     def receive(self, data):
         self.incoming.write(data)
         self.step()
-
-    def step(self):
-        if not self.done:
+        if self.done:
             try:
-                self.obj.do_handshake()
-                self.done = True
+                self.obj.read(65536)
             except ssl.SSLWantReadError:
-                return
-        try:
-            self.obj.read(65536)
-        except ssl.SSLWantReadError:
-            pass
+                pass
 
-    def outgoing(self):
-        data = self.outgoing_bio.read()
+    def flight(self):
+        data = self.outgoing.read()
         if self.tamper is not None and data:
             data = self.tamper(data)
         return data
@@ -456,7 +448,7 @@ def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=
         if target.done and not acted:
             acted = True
             after_handshake(peer)
-        data = peer.outgoing()
+        data = peer.flight()
         if data:
             moved = True
             target.incoming.write(data)
@@ -475,6 +467,16 @@ def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=
     outcome.elapsed = time.monotonic() - start
     assert outcome.elapsed < time_limit, outcome
     return outcome
+
+
+def run_measured(target, peer, **options):
+    """``run`` under tracemalloc: (outcome, peak bytes allocated meanwhile)."""
+    tracemalloc.start()
+    try:
+        outcome = run(target, peer, **options)
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def alert_sent(target, data):

@@ -8,7 +8,6 @@ Each case names the alert RFC 8446 / RFC 5246 (and RFC 5746, 7301, 7627, 8422) a
 for; the target must send exactly that, fatal, and raise the ssl exception whose
 reason is OpenSSL's name for the failure."""
 import ssl
-import tracemalloc
 
 import pytest
 
@@ -22,7 +21,7 @@ from hostile import (CERTIFICATE, CERTIFICATE_REQUEST, CERTIFICATE_VERIFY, CLIEN
                      HELLO_REQUEST, KEY_UPDATE, NEW_SESSION_TICKET, SERVER_HELLO,
                      SERVER_HELLO_DONE, SERVER_KEY_EXCHANGE, Case, StdlibPeer, Target, World,
                      alert_sent, assert_peer_saw, cases_for, check, duel, expect_alert,
-                     ping, run)
+                     ping, run, run_measured)
 
 X25519, SECP256R1 = 0x001D, 0x0017
 EXT_SERVER_NAME, EXT_SUPPORTED_GROUPS, EXT_SIGNATURE_ALGORITHMS, EXT_ALPN = 0, 10, 13, 16
@@ -803,12 +802,7 @@ def test_certificate_message_of_2_24_bytes_is_refused_without_buffering(world, r
     context = world.context("server", verify="optional") if role == "server" else None
     target, peer = duel(world, role, version, lambda p: p.edit(CERTIFICATE, announce),
                         peer_settings=settings, context=context)
-    tracemalloc.start()
-    try:
-        outcome = run(target, peer, after_handshake=ping)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    outcome, peak = run_measured(target, peer, after_handshake=ping)
     expect_alert(outcome, "decode_error", "EXCESSIVE_MESSAGE_SIZE")
     assert peak < 1 << 20, peak
 

@@ -3,13 +3,12 @@ out-of-place change_cipher_spec, and handshake headers that announce too much --
 cyssl as client and as server, over TLS 1.3 and TLS 1.2 (see hostile.py for the
 peers). Every case ends in the alert RFC 8446 / RFC 5246 asks for, sent to the peer,
 and the matching ssl exception; or, where the RFCs allow it, in a working connection."""
-import tracemalloc
 
 import pytest
 
 from hostile import (ALERT, APPDATA, CCS, CLIENT_HELLO, ENCRYPTED_EXTENSIONS, FINISHED,
                      HANDSHAKE, NEW_SESSION_TICKET, SERVER_HELLO, Case, World, cases_for, check,
-                     duel, expect_alert, header5, ping, run)
+                     duel, expect_alert, header5, ping, run_measured)
 
 BOUNDARY = "NOT_ON_RECORD_BOUNDARY"
 
@@ -283,11 +282,6 @@ def test_announced_handshake_length_over_the_limit(world, role, version, where, 
     the body is buffered: decode_error, and far less memory than announced."""
     target, peer = duel(world, role, version,
                         lambda p: p.edit(where(role, version), announce(length)))
-    tracemalloc.start()
-    try:
-        outcome = run(target, peer, after_handshake=ping)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    outcome, peak = run_measured(target, peer, after_handshake=ping)
     expect_alert(outcome, "decode_error", "EXCESSIVE_MESSAGE_SIZE")
     assert peak < 1 << 20, peak

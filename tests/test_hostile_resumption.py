@@ -143,7 +143,7 @@ class Replayer:
     def receive(self, data):
         pass
 
-    def outgoing(self):
+    def flight(self):
         return self.flights.pop(0) if self.flights else b""
 
 
