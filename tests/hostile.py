@@ -408,7 +408,7 @@ class Outcome:
                    self.peer_error, self.data[:20], self.elapsed))
 
 
-def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=10.0, mitm=None):
+def run(target, peer, *, after_handshake=None, eof=True, rounds=100, time_limit=5.0, mitm=None):
     """Shuttle bytes between ``target`` and ``peer`` until the target fails or all rest.
 
     ``after_handshake(peer)`` runs once when the target's handshake is complete (the

@@ -301,7 +301,8 @@ def message_cases():
     4 / RFC 5246 7.4: a body that does not parse exactly is decode_error). Finished:
     see FINISHED_CASES."""
     flights = {
-        "c13": [SERVER_HELLO, ENCRYPTED_EXTENSIONS, CERTIFICATE, CERTIFICATE_VERIFY],
+        "c13": [SERVER_HELLO, ENCRYPTED_EXTENSIONS, CERTIFICATE, CERTIFICATE_VERIFY,
+                NEW_SESSION_TICKET],
         "c12": [SERVER_HELLO, CERTIFICATE, SERVER_KEY_EXCHANGE, NEW_SESSION_TICKET],
         "s13": [CLIENT_HELLO, CERTIFICATE, CERTIFICATE_VERIFY],
         "s12": [CLIENT_HELLO, CERTIFICATE, CLIENT_KEY_EXCHANGE, CERTIFICATE_VERIFY],
@@ -646,6 +647,18 @@ MITM_CASES = [
     # ... or reorders the offered suites: the transcript differs, so the keys do.
     mitm_case("mitm-reorders-suites", reorder_suites,
               {"1.3": MAC, "1.2": ("received", "bad_record_mac")}, "c13 c12"),
+    # The same men in the middle in front of the cyssl server (the client keeps its own
+    # view of its hello): the server's sentinel lets the client catch the downgrade, and
+    # the transcripts differ, so the client's Finished fails at the server.
+    Case("mitm-strips-tls13", CLIENT_HELLO,
+         hello_extensions(set_extension(EXT_VERSIONS, versions_ext(0x0303))),
+         ("received", "illegal_parameter"), combos="s13",
+         settings={"server": {"versions": [0x0304, 0x0303]}}),
+    Case("mitm-reorders-suites", CLIENT_HELLO,
+         lambda peer, raw: hello_fields(
+             cipher_suites=ClientHello.parse(raw[4:]).cipher_suites[::-1])(peer, raw),
+         MAC, combos="s13 s12", settings={"server": {"tls13_suites": [0x1301, 0x1302, 0x1303],
+                                                     "tls12_suites": [0xC02B, 0xC02C, 0xCCA9]}}),
 ]
 
 ALPN_CASES = [
@@ -701,6 +714,13 @@ def list_length_claims(value):
         peer.put(frame(CERTIFICATE, bytes(data)))
     return act
 
+
+TICKET_CASES = [
+    # RFC 8446 4.6.1: opaque ticket<1..2^16-1>; the message must parse exactly.
+    Case("new-session-ticket-with-an-empty-ticket", NEW_SESSION_TICKET,
+         body(lambda data: data[:9 + data[8]] + b"\x00\x00\x00\x00"), ("alert", "decode_error"),
+         combos="c13"),
+]
 
 CERTIFICATE_LIST_CASES = [
     # RFC 8446 4.4.2.4: a server's empty Certificate is decode_error; a client's, when one is
@@ -783,7 +803,8 @@ _bug("empty-certificate-list-when-required", "s12",
 
 ALL_CASES = (ORDER_CASES + MESSAGE_CASES + EXTENSION_CASES + NEGOTIATION_CASES + KEY_SHARE_CASES
              + SIGNATURE_CASES + FINISHED_CASES + RENEGOTIATION_CASES + DOWNGRADE_CASES
-             + MITM_CASES + ALPN_CASES + CERTIFICATE_LIST_CASES + PEER_ALERT_CASES)
+             + MITM_CASES + ALPN_CASES + CERTIFICATE_LIST_CASES + PEER_ALERT_CASES
+             + TICKET_CASES)
 
 
 @pytest.mark.parametrize("case, role, version", cases_for(ALL_CASES, bugs=HANDSHAKE_BUGS))
