@@ -15,6 +15,7 @@ cdef enum RecordSizes:
     MAX_CIPHERTEXT_TLS13 = 16384 + 256       # RFC 8446 section 5.2
     MAX_CIPHERTEXT_TLS12 = 16384 + 2048      # RFC 5246 section 6.2.3
     TAG_LENGTH = 16
+    MIN_PLAIN_BUFFER = 512               # smallest decryption buffer allocated
 
 
 cdef class RecordProtection:
@@ -62,6 +63,7 @@ cdef class RecordLayer:
     cdef public int plaintext_version        # legacy_record_version of unprotected records
 
     cdef int _unborrow(self) except -1
+    cdef int _rest(self) except -1
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cpdef object next_record(self)

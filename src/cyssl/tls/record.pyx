@@ -14,7 +14,8 @@ Spans re-pointed at our buffers, so the per-record path allocates no objects and
 joins no bytes. Every length is checked against its buffer before any access, which
 is why Cython's bounds checking is off here.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAndSize,
+                                PyByteArray_GET_SIZE, PyByteArray_Resize)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from libc.stdint cimport uint64_t
@@ -294,6 +295,18 @@ cdef class RecordLayer:
             self._borrowed = None
         return 0
 
+    cdef int _rest(self) except -1:
+        """No whole record is buffered: the last payload is no longer ours to keep
+        (its view was valid until this call), so an idle connection holds no buffers
+        beyond a partial record."""
+        self._unborrow()
+        self._plain = None
+        self._plain_view = None
+        if self._in_start and self._in_start == PyByteArray_GET_SIZE(self._incoming):
+            self._incoming = bytearray()
+            self._in_start = 0
+        return 0
+
     cpdef bytes peek(self, Py_ssize_t n):
         """The first ``n`` received bytes not yet returned as records (fewer if not there)."""
         self._unborrow()
@@ -331,7 +344,7 @@ cdef class RecordLayer:
             avail = PyByteArray_GET_SIZE(self._incoming) - self._in_start
             p = <unsigned char*>PyByteArray_AS_STRING(self._incoming) + self._in_start
         if avail < HEADER_LENGTH:
-            self._unborrow()
+            self._rest()
             return None
         ctype = p[0]
         length = (p[3] << 8) | p[4]
@@ -357,10 +370,12 @@ cdef class RecordLayer:
                            else "ENCRYPTED_LENGTH_TOO_LONG",
                            "record of %d bytes exceeds the limit of %d" % (length, limit))
         if avail < HEADER_LENGTH + length:
-            self._unborrow()
+            self._rest()
             return None
-        if self._plain is None:
-            self._plain = bytearray(MAX_CIPHERTEXT_TLS12)
+        if self._plain is None or PyByteArray_GET_SIZE(self._plain) < length:
+            # Plaintext is never longer than its record; uninitialised, as it is
+            # written before it is read.
+            self._plain = PyByteArray_FromStringAndSize(NULL, max(length, MIN_PLAIN_BUFFER))
             self._plain_view = memoryview(self._plain)
         if self._borrowed is not None:
             self._borrow_start += HEADER_LENGTH + length
