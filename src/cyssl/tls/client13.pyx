@@ -441,6 +441,12 @@ class ClientHandshake:
         conn.handshake_complete = True
         self.cert_request = None
         self.state = CONNECTED
+        # An established connection keeps only what later messages need (the
+        # transcript only for post-handshake authentication); the handshake secrets go.
+        self.client_hs = self.server_hs = None
+        self.sent_hello = self.offered = self.peer_key = self.key_shares = None
+        if not self.config.post_handshake_auth:
+            self.transcript = None
 
     # After the handshake ----------------------------------------------------
 

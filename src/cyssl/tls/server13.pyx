@@ -436,6 +436,12 @@ class ServerHandshake:
         self.client_hs = None
         conn.handshake_complete = True
         self.state = CONNECTED
+        # An established connection keeps only what later messages need: the
+        # transcript only for post-handshake authentication, which the client offered.
+        self.pha_offered = EXT_POST_HANDSHAKE_AUTH in self.first_hello.extensions
+        self.first_hello = None
+        if not self.pha_offered:
+            self.transcript = None
         self._send_tickets(self.config.num_tickets)
 
     def _send_tickets(self, int count):
@@ -463,7 +469,7 @@ class ServerHandshake:
         conn = self.conn
         if not conn.handshake_complete or self.state != CONNECTED:
             raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "cannot request a certificate now")
-        if EXT_POST_HANDSHAKE_AUTH not in self.first_hello.extensions:
+        if not self.pha_offered:
             raise TLSError(INTERNAL_ERROR, "EXTENSION_NOT_RECEIVED",
                            "client did not offer post-handshake authentication")
         context = os.urandom(8)
