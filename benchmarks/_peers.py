@@ -83,6 +83,11 @@ def contexts(lib, pki_dir, key_type="ecdsa", tls12=False, group="X25519", cipher
             ctx.maximum_version = mod.TLSVersion.TLSv1_2
         if group and lib == "cyssl":
             ctx.set_ecdh_curve(group)
+            if tls12 and key_type == "ecdsa" and ctx is client:
+                # A TLS 1.2 client must list the certificate's curve too (RFC 8422
+                # section 4), as the stdlib's default list does; set_ecdh_curve takes one.
+                ctx._groups = ctx._groups + [0x0017]
+                ctx._changed()
         if ciphers:
             ctx.set_ciphers(ciphers)
         if tls13_suite is not None:

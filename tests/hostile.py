@@ -82,7 +82,11 @@ class World:
         if version == "1.2":
             ctx.maximum_version = cyssl.TLSVersion.TLSv1_2
         if small:
-            ctx.set_ecdh_curve("X25519")      # a small ClientHello: no ML-KEM share
+            # A small ClientHello: one x25519 share, no ML-KEM. P-256 stays listed, or a
+            # TLS 1.2 server could not use our P-256 certificate (RFC 8422 section 4);
+            # set_ecdh_curve takes one curve, so the private list is set.
+            ctx._groups = [X25519, SECP256R1]
+            ctx._changed()
         if alpn:
             ctx.set_alpn_protocols(alpn)
         if cert:

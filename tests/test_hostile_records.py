@@ -244,24 +244,8 @@ CLOSE_CASES = [
          lambda peer, raw: peer.put_record(ALERT, b"\x01\x00"), ("zero",)),
 ]
 
-RECORD_BUGS = {}
-for _role in ("client", "server"):
-    for _version in ("1.3", "1.2"):
-        for _case in CLOSE_CASES:
-            RECORD_BUGS[(_case.id, _role, _version)] = (
-                "close_notify during the handshake leaves do_handshake() raising "
-                "SSLWantReadError until the transport ends (then SSLEOFError); OpenSSL raises "
-                "SSLZeroReturnError at once")
-    RECORD_BUGS[("second-ccs-during-the-handshake", _role, "1.3")] = (
-        "a second change_cipher_spec (0x01) during the TLS 1.3 handshake is refused with "
-        "unexpected_message; RFC 8446 5 says it MUST simply be dropped (OpenSSL does)")
-RECORD_BUGS[("ccs-before-server-hello", "client", "1.2")] = (
-    "a TLS 1.2-only client drops a change_cipher_spec that arrives before the ServerHello "
-    "(TLS 1.3 middlebox leniency applied to TLS 1.2); OpenSSL sends unexpected_message")
-
-
 @pytest.mark.parametrize("case, role, version",
-                         cases_for(RECORD_CASES + CCS_CASES + CLOSE_CASES, bugs=RECORD_BUGS))
+                         cases_for(RECORD_CASES + CCS_CASES + CLOSE_CASES))
 def test_hostile_records(world, case, role, version):
     check(case.play(world, role, version), case.expectation(role, version))
 

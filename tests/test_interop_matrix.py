@@ -75,12 +75,6 @@ def test_table_rendering():
     assert "- gnutls: GnuTLS 3.7.9 has no X25519MLKEM768" in grid
 
 
-RFC8422_BUG = ("cyssl bug: a TLS 1.2 server picks ECDHE-ECDSA with a P-256 certificate although "
-               "the client's supported_groups lack P-256 (RFC 8422 section 4 forbids it); OpenSSL "
-               "clients then abort with 'wrong curve' instead of cyssl refusing with handshake_failure")
-
-
-@pytest.mark.xfail(strict=True, reason=RFC8422_BUG)
 def test_tls12_ecdsa_certificate_outside_client_curves(env):
     """RFC 8422 section 4: 'servers MUST NOT negotiate the use of an ECC cipher suite unless
     they can complete the handshake while respecting the choice of curves specified by the

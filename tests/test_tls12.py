@@ -10,6 +10,7 @@ from peers import (StdlibPeer, client_config, client_connection, server_config, 
                    stdlib_server_context, trust)
 from cyssl.tls.config import VERIFY_REQUIRED
 from cyssl.tls.errors import TLSError
+from cyssl.tls.messages import encode_u16_list
 from cyssl.tls.record import RecordLayer
 from cyssl.tls.tickets import SessionCache
 
@@ -207,13 +208,15 @@ def test_fallback_scsv_is_answered(root, leaves):
 
 def test_peer_without_extended_master_secret_is_refused(tmp_path, root, leaves):
     from test_tls13_engine import client_hello_record
+    # TLS 1.2 only, with P-256 listed for our P-256 certificate (RFC 8422 section 4).
+    extensions = {43: None, 0xFF01: b"\x00", 10: encode_u16_list([0x001D, 0x0017])}
     server = server_connection(server_config(leaves["ECDSA"]))
     with pytest.raises(TLSError) as info:
-        server.receive(client_hello_record(extensions={43: None, 0xFF01: b"\x00"}, suites=[0xC02B]))
+        server.receive(client_hello_record(extensions=extensions, suites=[0xC02B]))
     assert info.value.alert_name == "handshake_failure" and info.value.reason == "INCONSISTENT_EXTMS"
     # ... unless the configuration relaxes it (documented for old peers).
     relaxed = server_connection(server_config(leaves["ECDSA"], require_extended_master_secret=False))
-    relaxed.receive(client_hello_record(extensions={43: None, 0xFF01: b"\x00"}, suites=[0xC02B]))
+    relaxed.receive(client_hello_record(extensions=extensions, suites=[0xC02B]))
     assert relaxed.outgoing()[:1] == b"\x16"
 
 

@@ -75,6 +75,8 @@ cdef class TLSChannel:
         while not conn.handshake_complete:
             if conn.error is not None:
                 raise errors.from_engine(conn.error)
+            if conn.close_received:          # the peer gave up: no handshake will finish
+                raise errors.zero_return()
             self._fill()
         self._flush()
         self._handshake_done = True

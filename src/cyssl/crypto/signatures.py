@@ -176,11 +176,17 @@ def certificate_verify_input(transcript_hash, server):
     return _CERTIFICATE_VERIFY_PREFIX[bool(server)] + transcript_hash
 
 
-def key_fits_auth(public_key, auth):
-    """Whether a certificate key can authenticate a TLS 1.2 suite ("ECDSA" or "RSA")."""
+# TLS group codepoints of the curves an ECDSA certificate key may be on.
+_CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
+
+
+def key_fits_auth(public_key, auth, client_groups=None):
+    """Whether a certificate key can authenticate a TLS 1.2 suite ("ECDSA" or "RSA");
+    with ``client_groups``, an ECDSA key's curve must be one of them (RFC 8422 section 4)."""
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     if auth == "ECDSA":
-        return isinstance(public_key, ec.EllipticCurvePublicKey)
+        return isinstance(public_key, ec.EllipticCurvePublicKey) and (
+            client_groups is None or _CURVE_GROUPS.get(public_key.curve.name) in client_groups)
     if auth == "RSA":
         return isinstance(public_key, rsa.RSAPublicKey)
     return False

@@ -101,10 +101,13 @@ class Client12Handshake(Handshake12):
 
     def handle(self, int msg_type, body, raw):
         state = self.state
-        if state == CONNECTED:
-            if msg_type == HELLO_REQUEST and not body:
+        if msg_type == HELLO_REQUEST:
+            if body:                                    # empty by definition (RFC 5246 7.4.1.1)
+                raise TLSError(DECODE_ERROR, "LENGTH_MISMATCH", "HelloRequest with a body")
+            if state == CONNECTED:
                 self.conn.send_alert(NO_RENEGOTIATION, 1)        # a warning: we go on
-                return
+            return                # mid-handshake it "will be ignored", outside the transcript
+        if state == CONNECTED:
             raise unexpected_message("unexpected %s after the handshake" % handshake_name(msg_type))
         if state == WAIT_CERTIFICATE and msg_type == CERTIFICATE:
             return self._certificate(body, raw)

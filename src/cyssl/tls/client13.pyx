@@ -5,7 +5,6 @@ Each state names the messages it accepts; anything else is unexpected_message. T
 machine drives a Connection: it sends messages through it, installs keys on it and
 records what was negotiated there.
 """
-import hmac
 import os
 
 from cyssl.crypto import groups, signatures
@@ -15,7 +14,7 @@ from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport (DECODE_ERROR, DECRYPT_ERROR, MISSING_EXTENSION, PROTOCOL_VERSION,
                                UNSUPPORTED_EXTENSION)
 from cyssl.tls.messages cimport *
-from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks,
+from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks, check_finished,
                                 DOWNGRADE_TLS11, DOWNGRADE_TLS12, TLS12, TLS13, check_allowed,
                                 decode_alpn, decode_record_size_limit, decode_server_key_share,
                                 decode_u16, decode_u16_list, decode_certificate_authorities,
@@ -122,7 +121,7 @@ class ClientHandshake:
         conn.records.plaintext_version = 0x0301       # initial ClientHello (RFC 8446 5.1)
         self._send_client_hello()
         conn.records.plaintext_version = 0x0303
-        conn.ccs_allowed = True
+        conn.ccs_allowed = self.offers13          # middlebox CCS: a TLS 1.3 thing only
 
     def _session_fits(self, session):
         suite = BY_CODE.get(session.suite)
@@ -297,6 +296,9 @@ class ClientHandshake:
             raise TLSError(PROTOCOL_VERSION, "UNSUPPORTED_PROTOCOL",
                            "server chose TLS version %#06x, which was not offered"
                            % hello.legacy_version)
+        if self.conn.ccs_received:     # TLS 1.2 has no CCS before the server's Finished
+            raise unexpected_message("change_cipher_spec before the ServerHello",
+                                     "UNEXPECTED_CCS_MESSAGE")
         from cyssl.tls.client12 import Client12Handshake
         self.key_shares = {}
         machine = Client12Handshake(self)
@@ -412,8 +414,7 @@ class ClientHandshake:
         hash_name = suite.hash_name
         expected = keyschedule.finished_verify_data(
             hash_name, keyschedule.finished_key(hash_name, self.server_hs), self.transcript.digest())
-        if not hmac.compare_digest(expected, bytes(body)):
-            raise decrypt_error("server Finished does not verify", "DIGEST_CHECK_FAILED")
+        check_finished(expected, body, "server")
         conn.server_finished = expected
         self.transcript.update(raw)
         schedule = self.schedule

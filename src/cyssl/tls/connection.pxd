@@ -36,6 +36,9 @@ cdef class Connection:
     cdef public bytes client_finished
     cdef public bytes server_finished
     cdef public list offered_suites
+    cdef int _ignored_records
+
+    cdef int _ignore_record(self, str what, str reason) except -1
 
     cdef int _on_record(self, int content_type, object payload) except -1
     cdef int _on_alert(self, object payload) except -1

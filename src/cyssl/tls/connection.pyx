@@ -22,6 +22,9 @@ from cpython.bytearray cimport PyByteArray_GET_SIZE
 # Update our write key this many records before the AEAD limit, so a KeyUpdate always
 # fits (RFC 8446 5.5).
 KEY_UPDATE_MARGIN = 1 << 16
+# Records that carry nothing (TLS 1.3 CCS, warning alerts, empty application data) are
+# dropped, but not without end: a peer may send this many in a row (OpenSSL allows 32).
+MAX_IGNORED_RECORDS = 32
 
 
 cdef class Connection:
@@ -37,6 +40,7 @@ cdef class Connection:
         self.app_data_readable = False
         self.ccs_allowed = False
         self.ccs_received = False
+        self._ignored_records = 0
         self.close_received = False
         self.close_sent = False
         self.error = None
@@ -76,8 +80,12 @@ cdef class Connection:
             if not self.app_data_readable:
                 raise unexpected_message("application data before the handshake finished",
                                          "UNEXPECTED_RECORD")
+            if not len(payload):
+                return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
+            self._ignored_records = 0
             self._app_data += payload
         elif content_type == HANDSHAKE:
+            self._ignored_records = 0
             self.handshake_buffer.add(payload)
             while True:
                 message = self.handshake_buffer.next_message()
@@ -95,10 +103,18 @@ cdef class Connection:
             if self.version == 0x0303:          # TLS 1.2: it switches the read key
                 self.handshake.change_cipher_spec()
                 return 0
-            # TLS 1.3 middlebox compatibility: one CCS of 0x01, only during the handshake.
-            if not self.ccs_allowed or self.ccs_received:
+            # TLS 1.3 middlebox compatibility: CCS records of 0x01 during the handshake
+            # are dropped (RFC 8446 section 5); a few, not an endless stream.
+            if not self.ccs_allowed:
                 raise unexpected_message("change_cipher_spec out of place", "UNEXPECTED_CCS_MESSAGE")
             self.ccs_received = True
+            self._ignore_record("change_cipher_spec records", "UNEXPECTED_CCS_MESSAGE")
+        return 0
+
+    cdef int _ignore_record(self, str what, str reason) except -1:
+        self._ignored_records += 1
+        if self._ignored_records > MAX_IGNORED_RECORDS:
+            raise unexpected_message("too many %s in a row" % what, reason)
         return 0
 
     cdef int _on_alert(self, object payload) except -1:
@@ -111,7 +127,7 @@ cdef class Connection:
             return 0
         if level == 1 and (description == USER_CANCELED or
                            (description == NO_RENEGOTIATION and self.version == 0x0303)):
-            return 0                            # warnings: the peer carries on (or closes next)
+            return self._ignore_record("warning alerts", "TOO_MANY_WARN_ALERTS")  # the peer goes on
         err = TLSError(description, received_alert_reason(description),
                        "peer sent alert %s" % alert_name(description), received=True)
         self.error = err

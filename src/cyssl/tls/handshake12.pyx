@@ -2,14 +2,13 @@
 """What the two TLS 1.2 roles share: the hello checks both sides make (RFC 5746, RFC 7627,
 RFC 8422 point formats), the key block, and the base class with the transcript, the
 ChangeCipherSpec switch and the Finished exchange."""
-import hmac
 
 from cyssl.tls import keyschedule
 from cyssl.tls.connection cimport Connection
 from cyssl.tls.errors import TLSError
-from cyssl.tls.errors cimport DECODE_ERROR, DECRYPT_ERROR, HANDSHAKE_FAILURE
+from cyssl.tls.errors cimport DECODE_ERROR, HANDSHAKE_FAILURE
 from cyssl.tls.messages cimport EXT_EC_POINT_FORMATS, EXT_EXTENDED_MASTER_SECRET, EXT_RENEGOTIATION_INFO
-from cyssl.tls.messages import encode_finished, illegal_parameter, unexpected_message
+from cyssl.tls.messages import check_finished, encode_finished, illegal_parameter, unexpected_message
 
 # Key exchange groups TLS 1.2 can use (no hybrid KEMs: RFC 8422 ECDHE only).
 TLS12_GROUPS = frozenset([0x001D, 0x0017, 0x0018])
@@ -113,9 +112,7 @@ class Handshake12:
         conn = self.conn
         expected = keyschedule.finished12(conn.suite.hash_name, self.master_secret,
                                           not self.is_client, self.transcript.digest())
-        if not hmac.compare_digest(expected, bytes(body)):
-            raise TLSError(DECRYPT_ERROR, "DIGEST_CHECK_FAILED", "%s Finished does not verify"
-                           % ("server" if self.is_client else "client"))
+        check_finished(expected, body, "server" if self.is_client else "client")
         if self.is_client:
             conn.server_finished = expected
         else:

@@ -8,9 +8,12 @@ is ``decode_error``; a well-formed but forbidden value is ``illegal_parameter``.
 Extensions are kept as raw bodies keyed by type, decoded by the accessor that needs
 them, so an unknown extension costs nothing and is ignored.
 """
+import hmac
+
 from cyssl.tls.codec cimport Reader, Writer
 from cyssl.tls.errors import TLSError, decode_error
-from cyssl.tls.errors cimport DECODE_ERROR, ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE
+from cyssl.tls.errors cimport (DECODE_ERROR, DECRYPT_ERROR, ILLEGAL_PARAMETER, UNEXPECTED_MESSAGE,
+                               UNSUPPORTED_EXTENSION)
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 HANDSHAKE_NAMES = {
@@ -39,6 +42,17 @@ def illegal_parameter(str message, str reason="ILLEGAL_PARAMETER"):
 
 def unexpected_message(str message, str reason="UNEXPECTED_MESSAGE"):
     return TLSError(UNEXPECTED_MESSAGE, reason, message)
+
+
+def check_finished(bytes expected, body, str sender):
+    """The peer's Finished ``body`` against the verify_data we computed: its length is
+    fixed, so another length is decode_error; a wrong value is decrypt_error
+    (constant-time comparison)."""
+    if len(body) != len(expected):
+        raise TLSError(DECODE_ERROR, "BAD_DIGEST_LENGTH",
+                       "%s Finished of %d bytes, not %d" % (sender, len(body), len(expected)))
+    if not hmac.compare_digest(expected, bytes(body)):
+        raise TLSError(DECRYPT_ERROR, "DIGEST_CHECK_FAILED", "%s Finished does not verify" % sender)
 
 
 def handshake_name(int msg_type):
@@ -509,8 +523,8 @@ def encode_certificate_request(context, extensions):
 
 
 def parse_certificate(body):
-    """TLS 1.3 Certificate: (context, [DER certificates]); per-entry extensions are read
-    and checked for duplicates, then ignored (cyssl asks for no OCSP or SCT)."""
+    """TLS 1.3 Certificate: (context, [DER certificates]). cyssl solicits no per-entry
+    extension (no OCSP, no SCT), so any is unsupported_extension (RFC 8446 4.4.2, 4.2)."""
     cdef Reader r = Reader(body)
     context = r.vec8()
     cdef Reader entries = r.sub24()
@@ -520,7 +534,9 @@ def parse_certificate(body):
         der = entries.vec24()
         if not der:
             raise decode_error("empty certificate in Certificate")
-        parse_extensions(entries, "CertificateEntry")
+        if parse_extensions(entries, "CertificateEntry")[0]:
+            raise TLSError(UNSUPPORTED_EXTENSION, "UNSOLICITED_EXTENSION",
+                           "unsolicited extension in a CertificateEntry")
         chain.append(der)
     return context, chain
 

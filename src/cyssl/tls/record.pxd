@@ -61,6 +61,7 @@ cdef class RecordLayer:
     cdef public int max_fragment             # outgoing plaintext per record
     cdef public int receive_limit            # largest plaintext accepted per record
     cdef public int plaintext_version        # legacy_record_version of unprotected records
+    cdef public bint plaintext_alerts        # a TLS 1.3 peer may still alert without keys
 
     cdef int _unborrow(self) except -1
     cdef int _rest(self) except -1

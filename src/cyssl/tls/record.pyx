@@ -269,6 +269,7 @@ cdef class RecordLayer:
         self.max_fragment = MAX_PLAINTEXT
         self.receive_limit = MAX_PLAINTEXT
         self.plaintext_version = 0x0303
+        self.plaintext_alerts = False
 
     def set_reader(self, RecordProtection protection):
         self.reader = protection
@@ -354,7 +355,8 @@ cdef class RecordLayer:
                            "not a TLS record (version byte %d)" % p[1])
         if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_RECORD_TYPE", "unknown record type %d" % ctype)
-        protected = self.reader is not None and not (self.reader.tls13 and ctype == CHANGE_CIPHER_SPEC)
+        protected = self.reader is not None and not (self.reader.tls13 and (
+            ctype == CHANGE_CIPHER_SPEC or (ctype == ALERT and self.plaintext_alerts and length == 2)))
         if protected and not self.reader.tls13 and p[2] != 3:
             # TLS 1.2 records carry the negotiated version (and the AAD repeats it).
             raise TLSError(PROTOCOL_VERSION, "WRONG_VERSION_NUMBER",
@@ -390,6 +392,7 @@ cdef class RecordLayer:
                                "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
             n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype,
                                  self.receive_limit + 1)
+            self.plaintext_alerts = False        # the peer has our keys: no more plaintext
             if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
                 raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD", "protected change_cipher_spec")
         else:

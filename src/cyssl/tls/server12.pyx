@@ -12,7 +12,7 @@ from cyssl.tls.handshake12 import (Handshake12, TLS12_GROUPS, check_point_format
                                    check_secure_hello_extensions, handshake_failure)
 from cyssl.tls.config import VERIFY_NONE, VERIFY_REQUIRED
 from cyssl.tls.errors import TLSError
-from cyssl.tls.errors cimport (CERTIFICATE_REQUIRED, DECODE_ERROR, DECRYPT_ERROR,
+from cyssl.tls.errors cimport (DECODE_ERROR, DECRYPT_ERROR,
                                INAPPROPRIATE_FALLBACK, NO_RENEGOTIATION)
 from cyssl.tls.messages cimport *
 from cyssl.tls.messages import (DOWNGRADE_TLS12, TLS13, ServerHello, decode_u16_list, encode_alpn,
@@ -36,6 +36,13 @@ cdef enum State:
 
 FALLBACK_SCSV = 0x5600
 RENEGOTIATION_SCSV = 0x00FF
+
+
+def _client_groups(extensions):
+    """The client's curves; without supported_groups, P-256 only (RFC 8422 section 4)."""
+    if EXT_SUPPORTED_GROUPS in extensions:
+        return decode_u16_list(extensions[EXT_SUPPORTED_GROUPS])
+    return [0x0017]
 
 
 class Server12Handshake(Handshake12):
@@ -79,8 +86,10 @@ class Server12Handshake(Handshake12):
         conn = self.conn
         config = self.config
         key = config.private_key
-        usable = [c for c in config.tls12_suites
-                  if key is not None and signatures.key_fits_auth(key.public_key(), BY_CODE[c].auth)]
+        public = key.public_key() if key is not None else None
+        client_groups = _client_groups(hello.extensions)
+        usable = [c for c in config.tls12_suites if public is not None
+                  and signatures.key_fits_auth(public, BY_CODE[c].auth, client_groups)]
         if config.server_preference:
             chosen = [c for c in usable if c in hello.cipher_suites]
         else:
@@ -146,8 +155,7 @@ class Server12Handshake(Handshake12):
         extensions = hello.extensions
         if not config.certificate_chain or config.private_key is None:
             raise handshake_failure("no server certificate configured", "NO_CERTIFICATE_ASSIGNED")
-        client_groups = decode_u16_list(extensions[EXT_SUPPORTED_GROUPS]) \
-            if EXT_SUPPORTED_GROUPS in extensions else [0x0017]
+        client_groups = _client_groups(extensions)
         common = [g for g in config.groups if g in TLS12_GROUPS and g in client_groups]
         if not common:
             raise handshake_failure("no elliptic curve in common", "NO_SHARED_GROUPS")
@@ -208,8 +216,9 @@ class Server12Handshake(Handshake12):
         self._record(raw)
         if not chain:
             if self.config.verify_mode == VERIFY_REQUIRED:
-                raise TLSError(CERTIFICATE_REQUIRED, "PEER_DID_NOT_RETURN_A_CERTIFICATE",
-                               "peer did not return a certificate")
+                # TLS 1.2 has no certificate_required alert (RFC 5246 7.4.6).
+                raise handshake_failure("peer did not return a certificate",
+                                        "PEER_DID_NOT_RETURN_A_CERTIFICATE")
         else:
             self.peer_key, conn.verified_chain = verify_peer_chain(self.config, chain, None, "client")
             conn.peer_chain = chain

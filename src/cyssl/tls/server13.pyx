@@ -19,7 +19,7 @@ from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport (CERTIFICATE_REQUIRED, HANDSHAKE_FAILURE, INTERNAL_ERROR,
                                NO_APPLICATION_PROTOCOL, PROTOCOL_VERSION)
 from cyssl.tls.messages cimport *
-from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks,
+from cyssl.tls.messages import (ClientHello, ServerHello, NewSessionTicket, OfferedPsks, check_finished,
                                 HRR_RANDOM, TLS12, TLS13, check_allowed, decode_alpn, decode_key_shares,
                                 decode_psk_modes, decode_record_size_limit, decode_server_name,
                                 decode_u16_list, decode_opaque16, encode_alpn, encode_certificate,
@@ -321,6 +321,9 @@ class ServerHandshake:
         conn.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs)
         conn.set_write_secret(server_hs)
         conn.set_read_secret(client_hs)
+        # A client that refuses our ServerHello has no keys yet: it alerts in plaintext,
+        # until its first protected record (OpenSSL accepts this too).
+        conn.records.plaintext_alerts = True
 
         encrypted = []
         if conn.alpn_protocol is not None:
@@ -419,8 +422,7 @@ class ServerHandshake:
         transcript = self._transcript()
         expected = keyschedule.finished_verify_data(
             hash_name, keyschedule.finished_key(hash_name, base_key), transcript.digest())
-        if not hmac.compare_digest(expected, bytes(body)):
-            raise decrypt_error("client Finished does not verify", "DIGEST_CHECK_FAILED")
+        check_finished(expected, body, "client")
         if self.pha is None:
             conn.client_finished = expected
         if self.pha is not None:               # post-handshake authentication done
