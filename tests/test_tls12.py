@@ -12,7 +12,7 @@ from cyssl.tls.config import VERIFY_REQUIRED
 from cyssl.tls.errors import TLSError
 from cyssl.tls.messages import encode_u16_list
 from cyssl.tls.record import RecordLayer
-from cyssl.tls.tickets import SessionCache
+from cyssl.tls.tickets import SessionCache, TicketKeys
 
 SUITES = {0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
           0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305", 0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
@@ -143,6 +143,29 @@ def test_resumption_by_ticket_and_by_session_id(tmp_path, root, leaves):
         shuttle(conn, peer)
         assert conn.resumed and peer.obj.session_reused, tickets
         data_both_ways(conn, peer)
+
+
+def test_tls12_ticket_is_renewed_only_when_its_key_is_not_current(root, leaves):
+    """As OpenSSL: a ticket under the current key resumes without a NewSessionTicket, and
+    the client goes on with the session it had (it resumes again); a ticket under the
+    previous key is replaced."""
+    now = [1000.0]
+    keys = TicketKeys(rotate_after=100, clock=lambda: now[0])
+    config = server_config(leaves["ECDSA"], versions=[0x0303], ticket_keys=keys)
+
+    def connect(session=None):
+        client = client_connection(client_config(root), "localhost", session=session)
+        server = server_connection(config)
+        shuttle_engines(client, server)
+        assert client.handshake_complete and client.resumed == (session is not None)
+        return client.session
+
+    first = connect()
+    assert connect(first) is first and connect(first) is first     # not renewed
+    now[0] += 150                                                # rotated: first is "previous"
+    renewed = connect(first)
+    assert renewed is not first and renewed.ticket != first.ticket
+    assert connect(renewed) is renewed
 
 
 def test_cyssl_to_cyssl_tls12_and_preference_for_tls13(root, leaves):

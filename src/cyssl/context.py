@@ -7,6 +7,7 @@ kept here as plain attributes; each connection gets an engine ``TLSConfig`` buil
 them, cached until the next change (urllib3 and httpcore mutate shared contexts per
 connection, from several threads, so changes are taken under a lock).
 """
+import functools
 import os
 import threading
 import warnings
@@ -33,6 +34,13 @@ _LEGACY_PROTOCOLS = {"PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1", "PROTOCOL_SSLv2", "PR
 _VERIFY = {0: VERIFY_NONE, 1: VERIFY_OPTIONAL, 2: VERIFY_REQUIRED}
 _GROUP_NAMES = {"prime256v1": "secp256r1", "P-256": "secp256r1", "P-384": "secp384r1",
                 "X25519": "x25519"}
+
+
+@functools.lru_cache(maxsize=256)
+def _idna(hostname):
+    """The stdlib's encoding of a server_hostname (the idna codec is slow, and clients
+    name the same few servers again and again; errors are not cached)."""
+    return hostname.encode("idna").decode("ascii")
 
 
 def _protocol_name(protocol):
@@ -517,7 +525,7 @@ class SSLContext(_Base):
         if "\0" in (hostname if isinstance(hostname, str) else hostname.decode("latin-1")):
             raise TypeError("argument must be encoded string without null bytes")
         if isinstance(hostname, str):
-            return hostname.encode("idna").decode("ascii")
+            return _idna(hostname)
         return bytes(hostname).decode("ascii")
 
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,

@@ -183,7 +183,6 @@ _CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
 def key_fits_auth(public_key, auth, client_groups=None):
     """Whether a certificate key can authenticate a TLS 1.2 suite ("ECDSA" or "RSA");
     with ``client_groups``, an ECDSA key's curve must be one of them (RFC 8422 section 4)."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     if auth == "ECDSA":
         return isinstance(public_key, ec.EllipticCurvePublicKey) and (
             client_groups is None or _CURVE_GROUPS.get(public_key.curve.name) in client_groups)

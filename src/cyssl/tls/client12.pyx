@@ -212,7 +212,9 @@ class Client12Handshake(Handshake12):
             self._send_finished()
         self._complete()
         lifetime, ticket = self.ticket if self.ticket is not None else (0, None)
-        if ticket or self.session_id:
+        if conn.resumed and ticket is None:
+            conn.session = self.session          # not renewed: the session goes on as it was
+        elif ticket or self.session_id:
             conn.session = Session12(self.session_id, ticket, self.master_secret, conn.suite.code,
                                      self.extended_master_secret, lifetime, int(conn.now() * 1000),
                                      conn.alpn_protocol, self.server_name, conn.peer_chain,

@@ -121,7 +121,7 @@ class Server12Handshake(Handshake12):
     def _resume(self, hello):
         conn = self.conn
         config = self.config
-        state = None
+        state = sealed = None
         ticket = hello.extensions.get(EXT_SESSION_TICKET)
         if ticket and config.ticket_keys is not None:
             sealed = config.ticket_keys.open(ticket)
@@ -137,7 +137,9 @@ class Server12Handshake(Handshake12):
         conn.resumed = True
         conn.peer_chain = list(state.peer_chain)
         conn.verified_chain = list(state.peer_chain) if state.verified else []
-        new_ticket = self._tickets_on(hello)
+        # A ticket under the current key stays good: renew only the others (as OpenSSL).
+        new_ticket = self._tickets_on(hello) and not (
+            ticket and sealed is not None and config.ticket_keys.is_current(ticket))
         self._server_hello(hello.session_id,
                            [(EXT_SESSION_TICKET, b"")] if new_ticket else [])
         if new_ticket:

@@ -60,6 +60,10 @@ class TicketKeys:
         nonce = os.urandom(_NONCE_LENGTH)
         return key_id + nonce + aead.encrypt(nonce, state, key_id)
 
+    def is_current(self, ticket: bytes) -> bool:
+        """Whether ``ticket`` names the current key (else it dies with the previous one)."""
+        return ticket[:_KEY_ID_LENGTH] == self._current[0]
+
     def open(self, ticket: bytes):
         """The sealed state, or None for a ticket we cannot (or no longer) open."""
         self._rotate_if_due()
