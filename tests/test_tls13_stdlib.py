@@ -183,6 +183,26 @@ def test_resumption_both_sides(tmp_path, root, leaves):
     exchange_data(again, peer2, 10)
 
 
+def test_tickets_sent_like_openssl(root, leaves):
+    """Two NewSessionTickets after a full handshake, one after a resumption (OpenSSL's
+    num_tickets behaviour), counted by the stdlib client as it reads them."""
+    server = server_config(leaves["ecdsa-p256"])
+    client_ctx = stdlib_client_context(root)
+    received = []
+
+    def count(conn, direction, version, content_type, msg_type, data):
+        if direction == "read" and msg_type == ssl._TLSMessageType.NEWSESSION_TICKET:
+            received.append(msg_type)
+    client_ctx._msg_callback = count
+    conn, peer = stdlib_client_vs_cyssl(client_ctx, server)
+    exchange_data(conn, peer, 10)
+    assert len(received) == 2
+    received.clear()
+    again, peer2 = stdlib_client_vs_cyssl(client_ctx, server, session=peer.obj.session)
+    exchange_data(again, peer2, 10)
+    assert peer2.obj.session_reused and len(received) == 1
+
+
 def test_client_certificates(tmp_path, root, leaves):
     client_leaf = root.leaf(hosts=("client.example",), client=True, server=False)
     # stdlib server requiring a certificate; cyssl client presents one.

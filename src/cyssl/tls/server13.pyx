@@ -444,7 +444,8 @@ class ServerHandshake:
         self.first_hello = None
         if not self.pha_offered:
             self.transcript = None
-        self._send_tickets(self.config.num_tickets)
+        # As OpenSSL: num_tickets after a full handshake, one after a resumption.
+        self._send_tickets(min(self.config.num_tickets, 1) if conn.resumed else self.config.num_tickets)
 
     def _send_tickets(self, int count):
         conn = self.conn
