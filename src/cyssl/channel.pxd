@@ -10,9 +10,16 @@ cdef class TLSChannel:
     cdef object _session
     cdef bint _handshake_done
     cdef bint _transport_eof
+    cdef bint _failed                     # an error was reported: OpenSSL's error state
+    cdef bint _close_reported             # a close_notify during the handshake was reported
 
     cdef Connection _engine(self)
     cdef int _fill(self) except -1
     cdef int _flush(self) except -1
     cdef int _feed(self, data) except -1
     cdef int _handshake(self) except -1
+    cdef object _failure(self, error)
+    cdef object _engine_failure(self, err)
+    cdef object _eof_failure(self)
+    cdef object _after_failure(self, int op)
+    cdef object _failed_handshake(self)

@@ -12,6 +12,12 @@ from cyssl.tls.server13 import server_connection
 
 _BITS = {16: 128, 32: 256}
 
+# The operations _after_failure answers for.
+cdef enum:
+    OP_HANDSHAKE = 0
+    OP_READ = 1
+    OP_WRITE = 2
+
 
 cdef class TLSChannel:
 
@@ -26,6 +32,8 @@ cdef class TLSChannel:
         self._session = session
         self._handshake_done = False
         self._transport_eof = False
+        self._failed = False
+        self._close_reported = False
 
     # Transport (subclasses) --------------------------------------------------
 
@@ -60,7 +68,7 @@ cdef class TLSChannel:
             self.conn.receive(data)
         except TLSError as err:
             self._flush_after_error()
-            raise errors.from_engine(err) from None
+            raise self._engine_failure(err) from None
         self._flush()
         return 0
 
@@ -72,10 +80,16 @@ cdef class TLSChannel:
 
     cdef int _handshake(self) except -1:
         cdef Connection conn = self._engine()
+        if self._handshake_done:
+            self._flush()
+            return 0
         while not conn.handshake_complete:
             if conn.error is not None:
-                raise errors.from_engine(conn.error)
-            if conn.close_received:          # the peer gave up: no handshake will finish
+                raise self._engine_failure(conn.error)
+            if conn.close_received and not self._close_reported:
+                # The peer gave up: no handshake will finish. OpenSSL reports it once
+                # (later calls wait for more input or find the transport's end).
+                self._close_reported = True
                 raise errors.zero_return()
             self._fill()
         self._flush()
@@ -85,7 +99,41 @@ cdef class TLSChannel:
 
     def do_handshake(self):
         """Run the handshake as far as the transport allows."""
+        if self._failed:
+            raise self._after_failure(OP_HANDSHAKE)
         self._handshake()
+
+    # Failures ---------------------------------------------------------------------
+    # After its first error OpenSSL keeps the connection in an error state and answers
+    # every later call from it; the stdlib shows those answers as below (the oracle:
+    # tests/test_close_eof.py runs each situation with the stdlib at this end too).
+
+    cdef object _failure(self, error):
+        """Enter the error state; returns ``error``, the first report, to raise."""
+        self._failed = True
+        return error
+
+    cdef object _engine_failure(self, err):
+        return self._failure(errors.from_engine(err))
+
+    cdef object _eof_failure(self):
+        """The transport ended without close_notify."""
+        return self._failure(errors.unexpected_eof())
+
+    cdef object _after_failure(self, int op):
+        """The error a later call gets, or None for a read that returns b"". Once the
+        peer has closed (close_notify or a fatal alert) OpenSSL reports SSL_ERROR_ZERO_RETURN
+        (a read: b""); otherwise SSL_ERROR_SYSCALL with nothing queued."""
+        conn = self.conn
+        if conn is not None and (conn.close_received or
+                                 (conn.error is not None and conn.error.received)):
+            return None if op == OP_READ else errors.zero_return()
+        if op == OP_HANDSHAKE:
+            return self._failed_handshake()
+        return errors.eof_syscall()
+
+    cdef object _failed_handshake(self):
+        return errors.syscall()
 
     # Data -----------------------------------------------------------------------
 
@@ -96,8 +144,18 @@ cdef class TLSChannel:
             raise ValueError("size should not be negative")
         cdef Connection conn = self._engine()
         cdef Py_ssize_t n
+        if self._failed:
+            error = self._after_failure(OP_READ)
+            if error is None:
+                return b"" if buffer is None else 0
+            raise error
         if not self._handshake_done:
-            self._handshake()
+            if conn.close_received:                 # close_notify during the handshake
+                return b"" if buffer is None else 0
+            try:
+                self._handshake()
+            except errors.SSLZeroReturnError:
+                return b"" if buffer is None else 0
         if buffer is not None:
             view = memoryview(buffer).cast("B")
             if len <= 0 or len > view.nbytes:
@@ -112,25 +170,37 @@ cdef class TLSChannel:
                 return n
             if len == 0:
                 return b"" if buffer is None else 0
+            if conn.close_received and conn.close_sent:
+                raise errors.zero_return()          # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
             if conn.close_received or self._transport_eof:
                 return b"" if buffer is None else 0
             self._fill()
 
     def write(self, data):
         """Send ``data`` (any bytes-like object); returns the number of bytes taken."""
-        cdef Connection conn = self._engine()
-        if not self._handshake_done:
-            self._handshake()
-        if conn.close_sent:
-            raise errors.zero_return()
+        self._check_writable()
         count = memoryview(data).nbytes
         try:
-            conn.send(data)
+            self.conn.send(data)
         except TLSError as err:
-            self._flush_after_error()
-            raise errors.from_engine(err) from None
+            raise self._send_failed(err) from None
         self._flush()
         return count
+
+    def _check_writable(self):
+        """Raise what a write gets now, if anything (the handshake runs first)."""
+        self._engine()
+        if self._failed:
+            raise self._after_failure(OP_WRITE)
+        if not self._handshake_done:
+            self._handshake()
+        if self.conn.close_sent:
+            raise errors.protocol_is_shutdown()
+
+    def _send_failed(self, err):
+        """The engine refused to send: the alert it owes goes out; the error to raise."""
+        self._flush_after_error()
+        return self._engine_failure(err)
 
     def pending(self):
         return self.conn.pending if self.conn is not None else 0
@@ -138,6 +208,8 @@ cdef class TLSChannel:
     def shutdown(self):
         """Send close_notify and wait for the peer's (the core of unwrap())."""
         cdef Connection conn = self._engine()
+        if self._failed:
+            raise errors.ssl_error("SHUTDOWN_WHILE_IN_INIT", "shutdown while in init")
         conn.close()
         self._flush()
         while not conn.close_received and not self._transport_eof:

@@ -96,6 +96,17 @@ def unexpected_eof():
                  "EOF occurred in violation of protocol")
 
 
+def eof_syscall():
+    """SSL_ERROR_SYSCALL with nothing on OpenSSL's error queue, as the stdlib reports it
+    for a read or write: a broken transport, or any call once the connection failed."""
+    return _make(SSLEOFError, SSL_ERROR_EOF, None, "EOF occurred in violation of protocol")
+
+
+def protocol_is_shutdown():
+    """A write after our own close_notify."""
+    return ssl_error("PROTOCOL_IS_SHUTDOWN", "protocol is shutdown")
+
+
 def zero_return():
     return _make(SSLZeroReturnError, SSL_ERROR_ZERO_RETURN, None, "TLS/SSL connection has been closed (EOF)")
 

@@ -37,6 +37,10 @@ cdef class SocketChannel(TLSChannel):
                 sent = _send(self._sock, self._unsent)
             except BlockingIOError:
                 raise errors.want_write() from None
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                raise self._broken(exc) from None
             del self._unsent[:sent]
         return 0
 
@@ -51,20 +55,36 @@ cdef class SocketChannel(TLSChannel):
                 data = _recv(self._sock, 65536)
         except BlockingIOError:
             raise errors.want_read() from None
-        except ConnectionResetError:
-            # As the stdlib reports it: an EOF in violation of the protocol (which
-            # suppress_ragged_eofs turns into b"").
-            self._transport_eof = True
-            raise errors.unexpected_eof() from None
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise self._broken(exc) from None
         if data:
             self._feed(data)
             return 0
         self._transport_eof = True
-        if self.conn is not None and (self.conn.close_sent or self.conn.close_received):
+        if self._handshake_done and (self.conn.close_sent or self.conn.close_received):
             return 0                                 # shutting down anyway
         if self._handshake_done and self._context._options & _IGNORE_UNEXPECTED_EOF:
             return 0
-        raise errors.unexpected_eof()
+        raise self._eof_failure()
+
+    cdef object _broken(self, exc):
+        """A reset or broken pipe, as the stdlib reports it: the OSError itself during
+        the handshake; afterwards SSL_ERROR_SYSCALL, an SSLEOFError (which
+        suppress_ragged_eofs turns into b""), or SSLZeroReturnError once the peer's
+        close_notify came. The connection is not failed: OpenSSL saw only a syscall.
+        Bytes not yet sent will never be: they are dropped, not sent again later."""
+        del self._unsent[:]
+        self._write_owed = 0
+        if not self._handshake_done:
+            return exc
+        if self.conn.close_received:
+            return errors.zero_return()
+        return errors.eof_syscall()
+
+    cdef object _failed_handshake(self):
+        return errors.eof_syscall()          # the stdlib's SSLSocket, unlike its SSLObject
 
     cdef Py_ssize_t _record_remainder(self):
         """Bytes still missing from the record being received (its header first)."""
@@ -82,16 +102,12 @@ cdef class SocketChannel(TLSChannel):
             count = self._write_owed
             self._write_owed = 0
             return count
-        if not self._handshake_done:
-            self._handshake()
-        if self.conn.close_sent:
-            raise errors.zero_return()
+        self._check_writable()
         count = memoryview(data).nbytes
         try:
             self.conn.send(data)
         except TLSError as err:
-            self._flush_after_error()
-            raise errors.from_engine(err) from None
+            raise self._send_failed(err) from None
         self._write_owed = count
         self._flush()
         self._write_owed = 0

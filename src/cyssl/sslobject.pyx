@@ -44,7 +44,7 @@ cdef class SSLObject(TLSChannel):
             if self._context._options & _IGNORE_UNEXPECTED_EOF and self._handshake_done:
                 self._transport_eof = True
                 return 0
-            raise errors.unexpected_eof()
+            raise self._eof_failure()
         raise errors.want_read()
 
     cdef int _flush(self) except -1:
