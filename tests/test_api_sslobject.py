@@ -218,6 +218,27 @@ def test_memorybio_semantics():
         bio.write(b"x")
 
 
+def test_memorybio_queues_bytes_without_copying():
+    """Large bytes objects are queued by reference and handed back whole; everything else
+    is copied, so later changes to a written bytearray do not show; reads gather across
+    writes in order."""
+    bio = cyssl.MemoryBIO()
+    big = bytes(range(256)) * 8
+    bio.write(big)
+    assert bio.read() is big and bio.pending == 0
+    mutable = bytearray(b"m" * 2000)
+    bio.write(b"abc")
+    bio.write(mutable)
+    bio.write(big)
+    bio.write(memoryview(b"xyz"))
+    mutable[:] = b"M" * 2000
+    assert bio.pending == 3 + 2000 + len(big) + 3
+    assert bio.read(2) == b"ab"
+    assert bio.read(2002) == b"c" + b"m" * 2000 + big[:1]
+    assert bio.read(len(big) - 1) == big[1:]
+    assert bio.read(10) == b"xyz" and bio.read() == b"" and bio.pending == 0
+
+
 def test_never_raises_want_write_over_memory_bios(pki_files):
     pair = Pair(client_context(pki_files), server_context(pki_files))
     pair.handshake()

@@ -406,3 +406,27 @@ def test_tls13_inner_plaintext_over_2_14_plus_1_is_record_overflow(suite):
     header = bytes([APPDATA, 3, 3, length >> 8, length & 0xFF])
     record = header + suite.aead.new(key).encrypt(iv, inner, header)
     expect_alert("record_overflow", lambda: RecordProtection(suite, key, iv).open_record(record))
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0], None],
+                         ids=["tls13", "tls12", "plaintext"])
+def test_large_writes_and_small_ones_interleave_in_order(suite):
+    """A large write into an empty stream is sealed into its own bytes object (handed over
+    whole); writes after it, large or small, follow it in order; sizes always agree."""
+    key, iv = new_keys(suite) if suite else (None, None)
+    writer = writer_layer(suite, key, iv) if suite else RecordLayer()
+    reader = reader_layer(suite, key, iv) if suite else RecordLayer()
+    big, small = os.urandom(40000), b"s" * 10
+    writer.write(APPDATA, big)
+    first = writer.outgoing_size
+    out = writer.take_outgoing()
+    assert len(out) == first and writer.outgoing_size == 0
+    writer.write(APPDATA, big)
+    writer.write(APPDATA, small)
+    writer.write(APPDATA, big[:2000])
+    out += writer.take_outgoing()
+    assert writer.outgoing_size == 0 and writer.take_outgoing() == b""
+    reader.receive(out)
+    chunks = [data for _, data in drain(reader)]
+    assert b"".join(chunks) == big + big + small + big[:2000]
+    assert max(map(len, chunks)) == 16384

@@ -143,7 +143,6 @@ cdef class TLSChannel:
         if len < 0 and buffer is None:
             raise ValueError("size should not be negative")
         cdef Connection conn = self._engine()
-        cdef Py_ssize_t n
         if self._failed:
             error = self._after_failure(OP_READ)
             if error is None:
@@ -162,12 +161,9 @@ cdef class TLSChannel:
                 len = view.nbytes
         while True:
             if conn.pending:
-                data = conn.read(len)
                 if buffer is None:
-                    return data
-                n = PyBytes_len(data)
-                view[:n] = data
-                return n
+                    return conn.read(len)
+                return conn.read_into(view, len)
             if len == 0:
                 return b"" if buffer is None else 0
             if conn.close_received and conn.close_sent:
@@ -342,10 +338,6 @@ cdef class TLSChannel:
     @property
     def session_reused(self):
         return bool(self.conn is not None and self.conn.resumed)
-
-
-cdef inline Py_ssize_t PyBytes_len(bytes data):
-    return len(data)
 
 
 def _servername_callback(conn, name):

@@ -5,7 +5,10 @@
 memory BIOs the outgoing side never blocks, so SSLWantWriteError is never raised
 (asyncio would not catch it); starved reads raise SSLWantReadError.
 """
-from cpython.bytearray cimport PyByteArray_GET_SIZE
+from collections import deque
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.string cimport memcpy
 
 from cyssl import errors
 from cyssl.channel cimport TLSChannel
@@ -60,6 +63,10 @@ cdef class SSLObject(TLSChannel):
         return "<cyssl.SSLObject %s>" % ("server" if self.server_side else "client")
 
 
+# Smaller written bytes objects are copied into the tail: a queue of many tiny objects
+# would cost more (in memory and in reads that gather them) than copying them does.
+_SHARE_AT_LEAST = 1024
+
 try:
     from ssl import OP_IGNORE_UNEXPECTED_EOF as _IGNORE_UNEXPECTED_EOF
 except ImportError:
@@ -67,47 +74,84 @@ except ImportError:
 
 
 cdef class MemoryBIO:
-    """A growable byte queue, the stdlib's MemoryBIO: write() appends, read() takes."""
-    cdef bytearray _buf
-    cdef Py_ssize_t _start
+    """A byte queue, the stdlib's MemoryBIO: write() appends, read() takes.
+
+    Written ``bytes`` are queued by reference (they cannot change), and a read that takes
+    exactly one queued object returns it: a record batch goes from one connection's
+    outgoing BIO to the next one's incoming BIO without being copied. Other buffers
+    (mutable) and small writes are copied into a bytearray at the tail.
+    """
+    cdef object _chunks                   # deque of bytes (shared) / bytearray (ours)
+    cdef Py_ssize_t _head                 # bytes already read from _chunks[0]
+    cdef Py_ssize_t _pending
     cdef bint _eof
 
     def __cinit__(self):
-        self._buf = bytearray()
-        self._start = 0
+        self._chunks = deque()
+        self._head = 0
+        self._pending = 0
         self._eof = False
 
     @property
     def pending(self):
-        return PyByteArray_GET_SIZE(self._buf) - self._start
+        return self._pending
 
     @property
     def eof(self):
         """True once write_eof() was called and everything was read."""
-        return self._eof and self.pending == 0
+        return self._eof and self._pending == 0
 
     def read(self, Py_ssize_t size=-1):
-        cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._buf) - self._start
-        if size < 0 or size > avail:
-            size = avail
-        cdef bytes data = bytes(self._buf[self._start:self._start + size])
-        self._start += size
-        if self._start == PyByteArray_GET_SIZE(self._buf):
-            del self._buf[:]
-            self._start = 0
-        return data
+        if size < 0 or size > self._pending:
+            size = self._pending
+        if size == 0:
+            return b""
+        chunks = self._chunks
+        first = chunks[0]
+        cdef Py_ssize_t first_len = len(first)
+        if self._head == 0 and size == first_len and type(first) is bytes:
+            chunks.popleft()                      # the very object written: no copy
+            self._pending -= size
+            return first
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+        cdef char *dest = PyBytes_AS_STRING(out)
+        cdef const unsigned char[:] piece
+        cdef Py_ssize_t done = 0, take
+        while done < size:
+            first = chunks[0]
+            piece = first
+            take = min(piece.shape[0] - self._head, size - done)
+            memcpy(dest + done, &piece[self._head], take)
+            done += take
+            self._head += take
+            if self._head == piece.shape[0]:
+                chunks.popleft()
+                self._head = 0
+        self._pending -= size
+        return out
 
     def write(self, data):
         if self._eof:
             raise errors.ssl_error(None, "cannot write() after write_eof()")
+        cdef Py_ssize_t n
+        if type(data) is bytes:
+            n = PyBytes_GET_SIZE(data)
+            if n >= _SHARE_AT_LEAST:
+                self._chunks.append(data)
+                self._pending += n
+                return n
         view = memoryview(data)
         if not view.c_contiguous:
             raise BufferError("memoryview: underlying buffer is not C-contiguous")
-        if self._start > 65536:
-            del self._buf[:self._start]
-            self._start = 0
-        self._buf += view
-        return view.nbytes
+        n = view.nbytes
+        if n:
+            chunks = self._chunks
+            if chunks and type(chunks[-1]) is bytearray:    # our own tail: extend it
+                chunks[-1] += view
+            else:
+                chunks.append(bytearray(view))
+            self._pending += n
+        return n
 
     def write_eof(self):
         self._eof = True

@@ -46,3 +46,5 @@ cdef class Connection:
     cpdef bytes outgoing(self)
     cpdef send(self, data)
     cpdef bytes read(self, Py_ssize_t n=*)
+    cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
+    cdef int _consumed(self, Py_ssize_t n) except -1

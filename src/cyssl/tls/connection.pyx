@@ -17,7 +17,10 @@ from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_message
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
     CHANGE_CIPHER_SPEC, HANDSHAKE
-from cpython.bytearray cimport PyByteArray_GET_SIZE
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
+from libc.string cimport memcpy
 
 # Update our write key this many records before the AEAD limit, so a KeyUpdate always
 # fits (RFC 8446 5.5).
@@ -182,7 +185,24 @@ cdef class Connection:
         cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._app_data) - self._app_start
         if n < 0 or n > avail:
             n = avail
-        cdef bytes out = bytes(self._app_data[self._app_start:self._app_start + n])
+        cdef bytes out = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._app_data) + self._app_start, n)
+        self._consumed(n)
+        return out
+
+    cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1:
+        """Copy up to ``n`` bytes of received application data into the writable
+        ``buffer`` (at most its size); returns the count."""
+        cdef Py_buffer dest
+        PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
+        try:
+            n = min(n, dest.len, PyByteArray_GET_SIZE(self._app_data) - self._app_start)
+            memcpy(dest.buf, PyByteArray_AS_STRING(self._app_data) + self._app_start, n)
+        finally:
+            PyBuffer_Release(&dest)
+        self._consumed(n)
+        return n
+
+    cdef int _consumed(self, Py_ssize_t n) except -1:
         self._app_start += n
         if self._app_start == PyByteArray_GET_SIZE(self._app_data):
             del self._app_data[:]
@@ -190,7 +210,7 @@ cdef class Connection:
         elif self._app_start > 65536:
             del self._app_data[:self._app_start]
             self._app_start = 0
-        return out
+        return 0
 
     @property
     def pending(self):

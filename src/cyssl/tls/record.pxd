@@ -16,6 +16,7 @@ cdef enum RecordSizes:
     MAX_CIPHERTEXT_TLS12 = 16384 + 2048      # RFC 5246 section 6.2.3
     TAG_LENGTH = 16
     MIN_PLAIN_BUFFER = 512               # smallest decryption buffer allocated
+    SEAL_INTO_BYTES_AT_LEAST = 1024      # writes sealed straight into a bytes object
 
 
 cdef class RecordProtection:
@@ -54,6 +55,7 @@ cdef class RecordLayer:
     cdef bytes _borrowed                     # a received bytes object parsed in place
     cdef Py_ssize_t _borrow_start
     cdef bytearray _outgoing
+    cdef bytes _sealed                       # a large write sealed into its own bytes
     cdef bytearray _plain                    # decrypted payload of the last record
     cdef object _plain_view
     cdef readonly RecordProtection reader
@@ -69,4 +71,7 @@ cdef class RecordLayer:
     cpdef receive(self, data)
     cpdef object next_record(self)
     cpdef write(self, int content_type, data)
+    cdef int _frame(self, int content_type, Py_buffer* src, object owner,
+                    unsigned char* out) except -1
+    cdef int _unseal(self) except -1
     cpdef bytes take_outgoing(self)

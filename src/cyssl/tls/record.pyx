@@ -263,6 +263,7 @@ cdef class RecordLayer:
         self._borrowed = None
         self._borrow_start = 0
         self._outgoing = bytearray()
+        self._sealed = None
         self._plain = None
         self.reader = None
         self.writer = None
@@ -287,7 +288,8 @@ cdef class RecordLayer:
 
     @property
     def outgoing_size(self):
-        return PyByteArray_GET_SIZE(self._outgoing)
+        return PyByteArray_GET_SIZE(self._outgoing) + (
+            PyBytes_GET_SIZE(self._sealed) if self._sealed is not None else 0)
 
     cdef int _unborrow(self) except -1:
         """Move the unparsed rest of a borrowed bytes object into the receive buffer."""
@@ -409,39 +411,69 @@ cdef class RecordLayer:
 
     cpdef write(self, int content_type, data):
         """Frame ``data`` into records of at most ``max_fragment`` bytes, protected when a
-        writer is set, appended to the outgoing stream. Empty data makes one empty record."""
+        writer is set, appended to the outgoing stream. Empty data makes one empty record.
+
+        A large write into an empty stream is sealed straight into a new bytes object,
+        which ``take_outgoing()`` then hands over without a copy."""
         cdef Py_buffer src
-        cdef Py_ssize_t done = 0, frag, used
         cdef Py_ssize_t overhead = self.writer.overhead() if self.writer is not None else HEADER_LENGTH
-        cdef unsigned char* out
+        cdef Py_ssize_t used, total, records
+        cdef bytes sealed
         if self.max_fragment < 1 or self.max_fragment > MAX_PLAINTEXT:
             raise ValueError("max_fragment must be within 1..16384")
-        cdef Py_ssize_t start = PyByteArray_GET_SIZE(self._outgoing)
         PyObject_GetBuffer(data, &src, PyBUF_SIMPLE)
         try:
-            while True:
-                frag = min(src.len - done, <Py_ssize_t>self.max_fragment)
-                used = PyByteArray_GET_SIZE(self._outgoing)
-                PyByteArray_Resize(self._outgoing, used + frag + overhead)
-                out = <unsigned char*>PyByteArray_AS_STRING(self._outgoing) + used
-                if self.writer is None:
-                    put_header(out, content_type, self.plaintext_version, frag)
-                    memcpy(out + HEADER_LENGTH, <const unsigned char*>src.buf + done, frag)
-                else:
-                    self.writer.seal(content_type, <const unsigned char*>src.buf + done, frag,
-                                     self._outgoing, out)
-                done += frag
-                if done >= src.len:
-                    break
-        except BaseException:
-            PyByteArray_Resize(self._outgoing, start)   # all of ``data`` or none of it
-            raise
+            records = max(1, (src.len + self.max_fragment - 1) // self.max_fragment)
+            total = src.len + records * overhead
+            if (src.len >= SEAL_INTO_BYTES_AT_LEAST and self._sealed is None
+                    and not PyByteArray_GET_SIZE(self._outgoing)):
+                sealed = PyBytes_FromStringAndSize(NULL, total)
+                self._frame(content_type, &src, sealed, <unsigned char*>PyBytes_AS_STRING(sealed))
+                self._sealed = sealed
+                return
+            self._unseal()
+            used = PyByteArray_GET_SIZE(self._outgoing)
+            PyByteArray_Resize(self._outgoing, used + total)
+            try:
+                self._frame(content_type, &src, self._outgoing,
+                            <unsigned char*>PyByteArray_AS_STRING(self._outgoing) + used)
+            except BaseException:
+                PyByteArray_Resize(self._outgoing, used)   # all of ``data`` or none of it
+                raise
         finally:
             PyBuffer_Release(&src)
 
+    cdef int _frame(self, int content_type, Py_buffer* src, object owner,
+                    unsigned char* out) except -1:
+        """The records for ``src``, one after another at ``out`` (which has room)."""
+        cdef Py_ssize_t done = 0, frag
+        while True:
+            frag = min(src.len - done, <Py_ssize_t>self.max_fragment)
+            if self.writer is None:
+                put_header(out, content_type, self.plaintext_version, frag)
+                memcpy(out + HEADER_LENGTH, <const unsigned char*>src.buf + done, frag)
+                out += HEADER_LENGTH + frag
+            else:
+                out += self.writer.seal(content_type, <const unsigned char*>src.buf + done, frag,
+                                        owner, out)
+            done += frag
+            if done >= src.len:
+                return 0
+
+    cdef int _unseal(self) except -1:
+        """Move a sealed batch into the byte stream, before anything is appended."""
+        if self._sealed is not None:
+            self._outgoing += self._sealed
+            self._sealed = None
+        return 0
+
     cpdef bytes take_outgoing(self):
         """All framed bytes waiting to be sent; the stream is emptied."""
-        cdef bytes data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._outgoing),
-                                                    PyByteArray_GET_SIZE(self._outgoing))
+        cdef bytes data = self._sealed
+        if data is not None:                  # then the byte stream is empty
+            self._sealed = None
+            return data
+        data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._outgoing),
+                                         PyByteArray_GET_SIZE(self._outgoing))
         PyByteArray_Resize(self._outgoing, 0)
         return data
