@@ -12,19 +12,6 @@ import pytest
 
 import close_scenarios as cs
 
-ALERT_BEFORE_CLIENT_HELLO = (
-    "engine (src/cyssl/tls): a server whose first record is an alert (close_notify or "
-    "fatal) reports the peer's alert (SSLZeroReturnError / SSLV3_ALERT_HANDSHAKE_FAILURE); "
-    "OpenSSL accepts nothing but a ClientHello first: SSLError UNEXPECTED_MESSAGE, and the "
-    "connection has failed (later calls: SSLEOFError / SSLSyscallError)")
-
-
-def _engine_bug(transport, role, version, peer, state, action):
-    if role == "server" and state == "start" and ("alert" in action or "close_notify" in action):
-        return ALERT_BEFORE_CLIENT_HELLO
-    return None
-
-
 def _scenarios():
     for transport, role, version, peer in itertools.product(
             ("bio", "socket"), ("client", "server"), (13, 12), ("stdlib", "cyssl")):
@@ -37,9 +24,7 @@ def _scenarios():
                 cs.HANDSHAKE_STATES[:-1] else (True,)
             for suppress_ragged_eofs in suppress:
                 case = (transport, role, version, peer, state, action)
-                reason = _engine_bug(*case)
-                marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                yield pytest.param(*case, suppress_ragged_eofs, marks=marks, id="-".join(
+                yield pytest.param(*case, suppress_ragged_eofs, id="-".join(
                     [transport, role, "tls1%d" % (version - 10), peer + "-peer", state, action]
                     + ([] if suppress_ragged_eofs else ["no-suppress"])))
 

@@ -37,6 +37,7 @@ cdef class Connection:
     cdef public bytes server_finished
     cdef public list offered_suites
     cdef int _ignored_records
+    cdef bint _hello_seen                   # a handshake record has arrived
 
     cdef int _ignore_record(self, str what, str reason) except -1
 

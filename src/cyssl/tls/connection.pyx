@@ -88,6 +88,7 @@ cdef class Connection:
             self._ignored_records = 0
             self._app_data += payload
         elif content_type == HANDSHAKE:
+            self._hello_seen = True
             self._ignored_records = 0
             self.handshake_buffer.add(payload)
             while True:
@@ -98,6 +99,9 @@ cdef class Connection:
                 if self.error is not None:
                     break
         elif content_type == ALERT:
+            if self.server_side and not self._hello_seen and len(payload) == 2:
+                # A server takes nothing but a ClientHello first, not even an alert (OpenSSL).
+                raise unexpected_message("alert before the ClientHello")
             self._on_alert(payload)
         else:                                   # CHANGE_CIPHER_SPEC
             if bytes(payload) != b"\x01":
