@@ -71,6 +71,7 @@ DATA_STATES = ("established", "mid-record", "after-close-notify")
 STATES = HANDSHAKE_STATES + DATA_STATES
 ACTIONS = {"bio": ("eof", "close_notify", "close_notify+eof", "alert", "alert+eof"),
            "socket": ("eof", "reset", "close_notify+eof", "alert+eof")}
+ACTIONS["stdlib-bio"] = ACTIONS["bio"]
 
 
 class Infeasible(Exception):
@@ -215,9 +216,11 @@ class Peer(StdlibPeer):
 
 class BioEnd:
     """Ours: an SSLObject over MemoryBIOs of its own library."""
+    bio = None
 
     def __init__(self, lib, ctx, server_side, suppress_ragged_eofs=True):
-        self.incoming, self.outgoing = lib.MemoryBIO(), lib.MemoryBIO()
+        bio = self.bio or lib.MemoryBIO
+        self.incoming, self.outgoing = bio(), bio()
         self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
                                 server_hostname=None if server_side else "localhost")
         self.tls = self.obj
@@ -292,7 +295,12 @@ class SocketEnd:
         self.raw.close()
 
 
-TRANSPORTS = {"bio": BioEnd, "socket": SocketEnd}
+class StdlibBioEnd(BioEnd):
+    """Ours: an SSLObject over the stdlib's MemoryBIOs, as asyncio makes them."""
+    bio = ssl.MemoryBIO
+
+
+TRANSPORTS = {"bio": BioEnd, "stdlib-bio": StdlibBioEnd, "socket": SocketEnd}
 
 
 def step(ours):

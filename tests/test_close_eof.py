@@ -1,6 +1,7 @@
 """Close and EOF at every state of a connection, in both roles, TLS 1.3 and 1.2, over
-memory BIOs (SSLObject) and loopback TCP (SSLSocket): the peer (the stdlib's ssl, or
-cyssl) ends the transport, resets it, sends close_notify or a fatal alert at each state
+memory BIOs (SSLObject, over cyssl's MemoryBIO and over the stdlib's as asyncio passes
+them) and loopback TCP (SSLSocket): the peer (the stdlib's ssl, or cyssl) ends the
+transport, resets it, sends close_notify or a fatal alert at each state
 (tests/close_scenarios.py lists them), and cyssl at our end must end exactly as the
 stdlib ends at our end in the same scenario: the same return values, the same exception
 classes with the same errno and reason, for the handshake, every read until the end, a
@@ -12,9 +13,10 @@ import pytest
 
 import close_scenarios as cs
 
+
 def _scenarios():
     for transport, role, version, peer in itertools.product(
-            ("bio", "socket"), ("client", "server"), (13, 12), ("stdlib", "cyssl")):
+            cs.TRANSPORTS, ("client", "server"), (13, 12), ("stdlib", "cyssl")):
         for state, action in itertools.chain(
                 itertools.product(cs.STATES, cs.ACTIONS[transport]),
                 [("peer-rejects", "eof"), ("peer-rejects", "none")]):
