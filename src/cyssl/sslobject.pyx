@@ -81,13 +81,14 @@ cdef class MemoryBIO:
     outgoing BIO to the next one's incoming BIO without being copied. Other buffers
     (mutable) and small writes are copied into a bytearray at the tail.
     """
-    cdef object _chunks                   # deque of bytes (shared) / bytearray (ours)
+    cdef object _chunks                   # deque of bytes (shared) / bytearray (ours);
+                                          # None while empty: an idle BIO holds nothing
     cdef Py_ssize_t _head                 # bytes already read from _chunks[0]
     cdef Py_ssize_t _pending
     cdef bint _eof
 
     def __cinit__(self):
-        self._chunks = deque()
+        self._chunks = None
         self._head = 0
         self._pending = 0
         self._eof = False
@@ -111,7 +112,7 @@ cdef class MemoryBIO:
         cdef Py_ssize_t first_len = len(first)
         if self._head == 0 and size == first_len and type(first) is bytes:
             chunks.popleft()                      # the very object written: no copy
-            self._pending -= size
+            self._taken(size)
             return first
         cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
         cdef char *dest = PyBytes_AS_STRING(out)
@@ -127,31 +128,40 @@ cdef class MemoryBIO:
             if self._head == piece.shape[0]:
                 chunks.popleft()
                 self._head = 0
-        self._pending -= size
+        self._taken(size)
         return out
+
+    cdef void _taken(self, Py_ssize_t size):
+        self._pending -= size
+        if not self._pending:
+            self._chunks = None
 
     def write(self, data):
         if self._eof:
             raise errors.ssl_error(None, "cannot write() after write_eof()")
         cdef Py_ssize_t n
-        if type(data) is bytes:
+        if type(data) is bytes and PyBytes_GET_SIZE(data) >= _SHARE_AT_LEAST:
             n = PyBytes_GET_SIZE(data)
-            if n >= _SHARE_AT_LEAST:
-                self._chunks.append(data)
-                self._pending += n
-                return n
-        view = memoryview(data)
-        if not view.c_contiguous:
-            raise BufferError("memoryview: underlying buffer is not C-contiguous")
-        n = view.nbytes
-        if n:
-            chunks = self._chunks
+            self._queue().append(data)
+        else:
+            view = memoryview(data)
+            if not view.c_contiguous:
+                raise BufferError("memoryview: underlying buffer is not C-contiguous")
+            n = view.nbytes
+            if not n:
+                return 0
+            chunks = self._queue()
             if chunks and type(chunks[-1]) is bytearray:    # our own tail: extend it
                 chunks[-1] += view
             else:
                 chunks.append(bytearray(view))
-            self._pending += n
+        self._pending += n
         return n
+
+    cdef object _queue(self):
+        if self._chunks is None:
+            self._chunks = deque()
+        return self._chunks
 
     def write_eof(self):
         self._eof = True
