@@ -6,8 +6,8 @@ bytes are there, so a length that runs past its buffer is a ``decode_error``
 TLSError, never an IndexError or a read past the end. (That check is why this
 module may turn Cython's own bounds checking off.)
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.string cimport memcpy
 
@@ -27,7 +27,14 @@ cdef class Reader:
     def __cinit__(self, data=b"", *, Py_ssize_t start=0, Py_ssize_t end=-1):
         cdef const unsigned char[::1] view
         cdef Reader parent
-        if isinstance(data, Reader):           # a window onto another Reader's memory
+        if type(data) is bytes:                # the common case: no memoryview needed
+            self._owner = data
+            self._data = <const unsigned char*>PyBytes_AS_STRING(data)
+            if end < 0:
+                end = PyBytes_GET_SIZE(data)
+            elif end > PyBytes_GET_SIZE(data):
+                raise ValueError("end past the buffer")
+        elif isinstance(data, Reader):         # a window onto another Reader's memory
             parent = <Reader>data
             self._owner = parent._owner
             self._data = parent._data
@@ -94,7 +101,11 @@ cdef class Reader:
     cpdef Reader sub(self, Py_ssize_t n):
         """A Reader over the next ``n`` bytes (no copy); this Reader moves past them."""
         self._need(n)
-        cdef Reader child = Reader(self, start=self._pos, end=self._pos + n)
+        cdef Reader child = Reader.__new__(Reader)
+        child._owner = self._owner
+        child._data = self._data
+        child._pos = self._pos
+        child._end = self._pos + n
         self._pos += n
         return child
 
@@ -134,7 +145,7 @@ cdef class Writer:
     whose 1-, 2- or 3-byte length prefix is patched in when it is closed."""
 
     def __cinit__(self, Py_ssize_t capacity=256):
-        self._buf = bytearray(capacity)
+        self._buf = PyByteArray_FromStringAndSize(NULL, capacity)   # written before read
         self._len = 0
 
     cdef unsigned char* _grow(self, Py_ssize_t n) except NULL:

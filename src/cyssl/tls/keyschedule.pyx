@@ -140,9 +140,9 @@ cdef bytes _label_info(label, context, Py_ssize_t length):
 cdef bytes _label_info_block1(label, context, Py_ssize_t length):
     """HkdfLabel followed by HKDF-Expand's first block counter (0x01), built in one
     allocation: the one HMAC input of a single-block expansion."""
-    cdef const unsigned char[:] lab = label
-    cdef const unsigned char[:] ctx = context
-    cdef Py_ssize_t n_label = lab.shape[0] + 6, n_ctx = ctx.shape[0]
+    cdef bytes lab = label if type(label) is bytes else bytes(label)
+    cdef bytes ctx = context if type(context) is bytes else bytes(context)
+    cdef Py_ssize_t n_label = PyBytes_GET_SIZE(lab) + 6, n_ctx = PyBytes_GET_SIZE(ctx)
     if n_label > 255 or n_ctx > 255 or length > 0xFFFF or length < 0:
         raise ValueError("HKDF label, context or length too long")
     cdef bytes info = PyBytes_FromStringAndSize(NULL, 2 + 1 + n_label + 1 + n_ctx + 1)
@@ -151,11 +151,9 @@ cdef bytes _label_info_block1(label, context, Py_ssize_t length):
     p[1] = length & 0xFF
     p[2] = n_label
     memcpy(p + 3, b"tls13 ", 6)
-    if n_label > 6:
-        memcpy(p + 9, &lab[0], n_label - 6)
+    memcpy(p + 9, PyBytes_AS_STRING(lab), n_label - 6)
     p[3 + n_label] = n_ctx
-    if n_ctx:
-        memcpy(p + 4 + n_label, &ctx[0], n_ctx)
+    memcpy(p + 4 + n_label, PyBytes_AS_STRING(ctx), n_ctx)
     p[4 + n_label + n_ctx] = 1
     return info
 
