@@ -71,10 +71,8 @@ with _instrumented():
     import cyssl.tls.config as tlsconfig
     import cyssl.tls.tickets as tickets
     import cyssl.tls.verification  # noqa: F401
-    from cyssl.tls import client13, codec, handshake12, keyschedule, messages, \
-        messages12, record, server12, server13
+    from cyssl.tls import client13, keyschedule, server12, server13
     from cyssl.tls.errors import TLSError
-    from cyssl.tls.suites import BY_CODE
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes

@@ -81,8 +81,8 @@ cdef class MemoryBIO:
     outgoing BIO to the next one's incoming BIO without being copied. Other buffers
     (mutable) and small writes are copied into a bytearray at the tail.
     """
-    cdef object _chunks                   # deque of bytes (shared) / bytearray (ours);
-                                          # None while empty: an idle BIO holds nothing
+    # deque of bytes (shared) / bytearray (ours); None while empty: an idle BIO holds nothing
+    cdef object _chunks
     cdef Py_ssize_t _head                 # bytes already read from _chunks[0]
     cdef Py_ssize_t _pending
     cdef bint _eof

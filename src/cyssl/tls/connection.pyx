@@ -283,5 +283,6 @@ cdef class Connection:
         return clock() if clock is not None else time.time()
 
     def __repr__(self):
-        return "<cyssl Connection %s %s>" % ("server" if self.server_side else "client",
-                                            "established" if self.handshake_complete else "handshaking")
+        return "<cyssl Connection %s %s>" % (
+            "server" if self.server_side else "client",
+            "established" if self.handshake_complete else "handshaking")
