@@ -71,14 +71,20 @@ with _instrumented():
     import cyssl.tls.config as tlsconfig
     import cyssl.tls.tickets as tickets
     import cyssl.tls.verification  # noqa: F401
-    from cyssl.tls import client13, keyschedule, server12, server13
+    # Re-exported for the targets (_common.messages, _common.record, ...).
+    from cyssl.tls import client13, codec, handshake12, keyschedule, messages, \
+        messages12, record, server12, server13  # noqa: F401
     from cyssl.tls.errors import TLSError
+    from cyssl.tls.suites import BY_CODE  # noqa: F401
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# The reference sealer is shared with the hostile-peer tests.
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from reference_sealer import Sealer, record_header  # noqa: E402,F401  (re-exported)
 
 INTERNAL_ERROR = 80
 # internal_error reasons that are not bugs when they follow peer input (none is
@@ -586,10 +592,6 @@ def decode_ops(blob):
 
 # ---------------------------------------------------------------- TLS wire helpers
 
-def record_header(ctype, length, version=0x0303):
-    return struct.pack(">BHH", ctype, version, length)
-
-
 def handshake_message(msg_type, body):
     return bytes([msg_type]) + len(body).to_bytes(3, "big") + body
 
@@ -625,43 +627,6 @@ def split_messages(payload):
         messages_.append((payload[i], payload[i + 4:i + 4 + length]))
         i += 4 + length
     return messages_, payload[i:]
-
-
-class Sealer:
-    """A reference record protector (our own, not the engine's) for one direction:
-    seals records the engine's RecordProtection with the same key must open."""
-
-    def __init__(self, suite, key, iv, sequence=0):
-        self.suite = suite
-        self.tls13 = suite.version == 0x0304
-        self.chacha = suite.code in (0x1303, 0xCCA8, 0xCCA9)
-        self.aead = (ChaCha20Poly1305 if self.chacha else AESGCM)(bytes(key))
-        self.iv = bytes(iv)
-        self.sequence = sequence
-
-    def _nonce(self, seq):
-        if not self.tls13 and not self.chacha:
-            return self.iv + seq.to_bytes(8, "big")
-        padded = seq.to_bytes(12, "big")
-        return bytes(a ^ b for a, b in zip(self.iv, padded))
-
-    def seal_inner(self, inner, header_type=23, version=0x0303):
-        """TLS 1.3: ``inner`` is the whole TLSInnerPlaintext (content, type, padding)."""
-        seq = self.sequence
-        self.sequence += 1
-        length = len(inner) + 16
-        header = record_header(header_type, length, version)
-        return header + self.aead.encrypt(self._nonce(seq), bytes(inner), header)
-
-    def seal(self, ctype, data, padding=0, version=0x0303):
-        if self.tls13:
-            return self.seal_inner(bytes(data) + bytes([ctype]) + bytes(padding), 23, version)
-        seq = self.sequence
-        self.sequence += 1
-        aad = seq.to_bytes(8, "big") + record_header(ctype, len(data), version)
-        explicit = b"" if self.chacha else seq.to_bytes(8, "big")
-        body = explicit + self.aead.encrypt(self._nonce(seq), bytes(data), aad)
-        return record_header(ctype, len(body), version) + body
 
 
 def tls13_sealer(suite, secret, sequence=0):

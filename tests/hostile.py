@@ -22,11 +22,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-
 import cyssl
 import peers
 import pki
+from reference_sealer import Sealer
 from peers import client_config, server_config, trust
 from cyssl.tls import keyschedule
 from cyssl.tls.client13 import ClientHandshake
@@ -236,7 +235,7 @@ class HostilePeer(Connection):
             inner = bytes(payload) + (bytes([content_type]) if content_type is not None else b"")
             record = sealer.seal_inner(inner + bytes(padding), header_type or APPDATA, version)
         else:
-            record = sealer.seal(content_type, payload, version)
+            record = sealer.seal(content_type, payload, version=version)
         self.put_wire(record)
         self.records.set_writer(RecordProtection(suite, key, iv, sequence + 1))
 
@@ -303,55 +302,6 @@ def write_keys(conn):
     if conn.server_side:
         return suite, server_key, server_iv, sequence
     return suite, client_key, client_iv, sequence
-
-
-class Sealer:
-    """A reference record protector, independent of cyssl's record layer: it seals
-    what cyssl refuses to make (plaintexts over 2^14, odd inner types and padding) and
-    opens what the target sends. (fuzz/_common.py has its own for the fuzz harness;
-    the tests do not import fuzz/, which a checkout may leave out.)"""
-
-    def __init__(self, suite, key, iv, sequence=0):
-        self.tls13 = suite.tls13
-        self.chacha = "CHACHA20" in suite.name
-        self.aead = (ChaCha20Poly1305 if self.chacha else AESGCM)(bytes(key))
-        self.iv = bytes(iv)
-        self.sequence = sequence
-
-    def _nonce(self, seq):
-        if not self.tls13 and not self.chacha:
-            return self.iv + seq.to_bytes(8, "big")
-        return bytes(a ^ b for a, b in zip(self.iv, seq.to_bytes(12, "big")))
-
-    def seal_inner(self, inner, header_type=APPDATA, version=0x0303):
-        seq, self.sequence = self.sequence, self.sequence + 1
-        header = header5(header_type, len(inner) + 16, version)
-        return header + self.aead.encrypt(self._nonce(seq), bytes(inner), header)
-
-    def seal(self, content_type, data, version=0x0303):
-        seq, self.sequence = self.sequence, self.sequence + 1
-        aad = seq.to_bytes(8, "big") + header5(content_type, len(data), version)
-        explicit = b"" if self.chacha else seq.to_bytes(8, "big")
-        body = explicit + self.aead.encrypt(self._nonce(seq), bytes(data), aad)
-        return header5(content_type, len(body), version) + body
-
-    def open(self, record):
-        """(content type, plaintext) of one whole record sealed with this key."""
-        seq, self.sequence = self.sequence, self.sequence + 1
-        header, body = record[:5], record[5:]
-        if self.tls13:
-            inner = self.aead.decrypt(self._nonce(seq), body, header).rstrip(b"\x00")
-            return inner[-1], inner[:-1]
-        explicit = 0 if self.chacha else 8
-        nonce = body[:8] if explicit else None
-        aad = seq.to_bytes(8, "big") + header[:3] + (len(body) - explicit - 16).to_bytes(2, "big")
-        plain = self.aead.decrypt(self.iv + nonce if explicit else self._nonce(seq),
-                                  body[explicit:], aad)
-        return header[0], plain
-
-
-def header5(content_type, length, version=0x0303):
-    return bytes([content_type, version >> 8, version & 0xFF, length >> 8, length & 0xFF])
 
 
 def split_records(data):
