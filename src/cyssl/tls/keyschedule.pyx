@@ -290,7 +290,7 @@ cdef class Transcript:
     cpdef bytes digest(self):
         if self._hash is None:
             raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "transcript hash not chosen yet")
-        return self._hash.copy().digest()
+        return self._hash.digest()          # hashlib's digest() leaves the hash running
 
     def restart_with_message_hash(self):
         """After a HelloRetryRequest: the transcript so far (ClientHello1) becomes the
