@@ -9,8 +9,9 @@ cdef class Connection:
     cdef readonly RecordLayer records
     cdef readonly HandshakeBuffer handshake_buffer
     cdef public object handshake              # the role's state machine
-    cdef bytearray _app_data
-    cdef Py_ssize_t _app_start
+    cdef object _app_chunks                  # deque of received payloads; None when empty
+    cdef Py_ssize_t _app_head                # bytes already read from the first
+    cdef Py_ssize_t _app_pending
     cdef public bint handshake_complete
     cdef public bint app_data_readable
     cdef public bint ccs_allowed
@@ -48,4 +49,4 @@ cdef class Connection:
     cpdef send(self, data)
     cpdef bytes read(self, Py_ssize_t n=*)
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
-    cdef int _consumed(self, Py_ssize_t n) except -1
+    cdef int _take_into(self, char* dest, Py_ssize_t n) except -1

@@ -8,6 +8,7 @@ failure is raised as TLSError after the alert it calls for has been queued for t
 peer; the connection then stays failed.
 """
 import time
+from collections import deque
 
 from cyssl.tls import keyschedule
 from cyssl.tls.errors import TLSError, received_alert_reason, alert_name
@@ -17,9 +18,9 @@ from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_message
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
     CHANGE_CIPHER_SPEC, HANDSHAKE
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
-from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from libc.string cimport memcpy
 
 # Update our write key this many records before the AEAD limit, so a KeyUpdate always
@@ -37,8 +38,9 @@ cdef class Connection:
         self.server_side = server_side
         self.records = RecordLayer()
         self.handshake_buffer = HandshakeBuffer(config.max_handshake_message)
-        self._app_data = bytearray()
-        self._app_start = 0
+        self._app_chunks = None
+        self._app_head = 0
+        self._app_pending = 0
         self.handshake_complete = False
         self.app_data_readable = False
         self.ccs_allowed = False
@@ -86,7 +88,12 @@ cdef class Connection:
             if not len(payload):
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
             self._ignored_records = 0
-            self._app_data += payload
+            # The record layer's decryption buffer becomes ours: no copy.
+            self.records.release_payload()
+            if self._app_chunks is None:
+                self._app_chunks = deque()
+            self._app_chunks.append(payload)
+            self._app_pending += len(payload)
         elif content_type == HANDSHAKE:
             self._hello_seen = True
             self._ignored_records = 0
@@ -186,11 +193,10 @@ cdef class Connection:
 
     cpdef bytes read(self, Py_ssize_t n=-1):
         """Up to ``n`` bytes of received application data (all with n < 0); b"" if none."""
-        cdef Py_ssize_t avail = PyByteArray_GET_SIZE(self._app_data) - self._app_start
-        if n < 0 or n > avail:
-            n = avail
-        cdef bytes out = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._app_data) + self._app_start, n)
-        self._consumed(n)
+        if n < 0 or n > self._app_pending:
+            n = self._app_pending
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+        self._take_into(PyBytes_AS_STRING(out), n)
         return out
 
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1:
@@ -199,27 +205,35 @@ cdef class Connection:
         cdef Py_buffer dest
         PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
         try:
-            n = min(n, dest.len, PyByteArray_GET_SIZE(self._app_data) - self._app_start)
-            memcpy(dest.buf, PyByteArray_AS_STRING(self._app_data) + self._app_start, n)
+            n = min(n, dest.len, self._app_pending)
+            self._take_into(<char*>dest.buf, n)
         finally:
             PyBuffer_Release(&dest)
-        self._consumed(n)
         return n
 
-    cdef int _consumed(self, Py_ssize_t n) except -1:
-        self._app_start += n
-        if self._app_start == PyByteArray_GET_SIZE(self._app_data):
-            del self._app_data[:]
-            self._app_start = 0
-        elif self._app_start > 65536:
-            del self._app_data[:self._app_start]
-            self._app_start = 0
+    cdef int _take_into(self, char* dest, Py_ssize_t n) except -1:
+        """Move ``n`` (<= pending) bytes of application data, in order, to ``dest``."""
+        cdef Py_buffer chunk
+        cdef Py_ssize_t done = 0, take
+        while done < n:
+            PyObject_GetBuffer(self._app_chunks[0], &chunk, PyBUF_SIMPLE)
+            take = min(chunk.len - self._app_head, n - done)
+            memcpy(dest + done, <char*>chunk.buf + self._app_head, take)
+            PyBuffer_Release(&chunk)
+            done += take
+            self._app_head += take
+            if self._app_head == chunk.len:
+                self._app_chunks.popleft()
+                self._app_head = 0
+        self._app_pending -= n
+        if not self._app_pending:
+            self._app_chunks = None             # an idle connection keeps no queue
         return 0
 
     @property
     def pending(self):
         """Received application data not yet read."""
-        return PyByteArray_GET_SIZE(self._app_data) - self._app_start
+        return self._app_pending
 
     def close(self):
         """Send close_notify (half-close: we may still receive)."""

@@ -70,6 +70,7 @@ cdef class RecordLayer:
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cpdef object next_record(self)
+    cpdef release_payload(self)
     cpdef write(self, int content_type, data)
     cdef int _frame(self, int content_type, Py_buffer* src, object owner,
                     unsigned char* out) except -1

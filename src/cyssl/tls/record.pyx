@@ -298,6 +298,12 @@ cdef class RecordLayer:
             self._borrowed = None
         return 0
 
+    cpdef release_payload(self):
+        """The payload next_record() just returned is the caller's to keep: its buffer
+        is not reused (the next record gets a new one)."""
+        self._plain = None
+        self._plain_view = None
+
     cdef int _rest(self) except -1:
         """No whole record is buffered: the last payload is no longer ours to keep
         (its view was valid until this call), so an idle connection holds no buffers
