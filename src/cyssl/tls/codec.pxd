@@ -24,6 +24,7 @@ cdef class Reader:
     cpdef Reader sub24(self)
     cpdef bytes rest(self)
     cpdef expect_end(self, str what=*)
+    cpdef bint at_end(self)
     cdef inline Py_ssize_t left(self):
         return self._end - self._pos
 

@@ -136,7 +136,7 @@ cdef class Reader:
     def position(self):
         return self._pos
 
-    def at_end(self):
+    cpdef bint at_end(self):
         return self._pos == self._end
 
 

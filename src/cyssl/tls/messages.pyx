@@ -159,7 +159,7 @@ def decode_u16_list(body, int length_width=2, bint allow_empty=False):
     cdef Reader r = Reader(body)
     cdef Reader items = r.sub16() if length_width == 2 else r.sub8()
     r.expect_end()
-    if items.remaining % 2 or (items.remaining == 0 and not allow_empty):
+    if items.left() % 2 or (items.left() == 0 and not allow_empty):
         raise decode_error("malformed list of 16-bit values")
     result = []
     while not items.at_end():
