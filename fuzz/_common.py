@@ -635,6 +635,27 @@ def tls13_sealer(suite, secret, sequence=0):
     return Sealer(suite, key, iv, sequence)
 
 
+def stream_target(role, configs, run):
+    """libFuzzer's TestOneInput for a whole-connection target: the first byte picks one of
+    ``configs()``, the second a chunking pattern, the rest is the peer's byte stream. The
+    outcome must not depend on the chunking: a chunked run is checked against a whole one."""
+    def test_one_input(data):
+        if len(data) < 2:
+            return
+        index = data[0] % len(configs())
+        pattern = data[1] & 7
+        stream = bytes(data[2:])
+        outcome, err = run(index, stream, pattern)
+        if err is not None:
+            error_feature("%s/%d" % (role, index), err)
+        if pattern:
+            whole, _ = run(index, stream, 0)
+            if whole != outcome:
+                raise FuzzBug("outcome depends on chunking: %r (pattern %d) vs %r (whole)"
+                              % (outcome, pattern, whole))
+    return test_one_input
+
+
 # ---------------------------------------------------------------- byte-level mutation
 
 _INTERESTING = [b"\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x7f", b"\x80", b"\xff",

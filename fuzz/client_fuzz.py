@@ -13,7 +13,7 @@ Checks: as server_fuzz.py (only TLSError; failed stays failed; a completed hands
 authenticated the server when the config verifies; chunking does not matter).
 """
 import _common
-from _common import FuzzBug, TLSError, feature, snapshot
+from _common import TLSError, feature, snapshot
 
 
 def run(index, stream, pattern):
@@ -46,20 +46,7 @@ def run(index, stream, pattern):
     return outcome, err
 
 
-def TestOneInput(data):
-    if len(data) < 2:
-        return
-    index = data[0] % len(_common.client_configs())
-    pattern = data[1] & 7
-    stream = bytes(data[2:])
-    outcome, err = run(index, stream, pattern)
-    if err is not None:
-        _common.error_feature("client/%d" % index, err)
-    if pattern:
-        whole, _ = run(index, stream, 0)
-        if whole != outcome:
-            raise FuzzBug("outcome depends on chunking: %r (pattern %d) vs %r (whole)"
-                          % (outcome, pattern, whole))
+TestOneInput = _common.stream_target('client', _common.client_configs, run)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ a failed connection stays failed; a completed handshake is authenticated as the
 config demands; the outcome does not depend on how the stream was chunked.
 """
 import _common
-from _common import FuzzBug, TLSError, feature, snapshot
+from _common import TLSError, feature, snapshot
 
 
 def run(index, stream, pattern):
@@ -43,20 +43,7 @@ def run(index, stream, pattern):
     return outcome, err
 
 
-def TestOneInput(data):
-    if len(data) < 2:
-        return
-    index = data[0] % len(_common.server_configs())
-    pattern = data[1] & 7
-    stream = bytes(data[2:])
-    outcome, err = run(index, stream, pattern)
-    if err is not None:
-        _common.error_feature("server/%d" % index, err)
-    if pattern:
-        whole, _ = run(index, stream, 0)
-        if whole != outcome:
-            raise FuzzBug("outcome depends on chunking: %r (pattern %d) vs %r (whole)"
-                          % (outcome, pattern, whole))
+TestOneInput = _common.stream_target('server', _common.server_configs, run)
 
 
 if __name__ == "__main__":
