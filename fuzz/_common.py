@@ -635,6 +635,37 @@ def tls13_sealer(suite, secret, sequence=0):
     return Sealer(suite, key, iv, sequence)
 
 
+def feed_stream(conn, config, role, index, stream, pattern, receive):
+    """Feed a target connection ``stream`` cut as ``pattern`` says, through ``receive``,
+    reporting state changes as features and checking the invariants; returns
+    (outcome, the TLSError that ended it or None). The outcome must not depend on the
+    chunking (stream_target compares)."""
+    prev = snapshot(conn)
+    err = None
+    for piece in chunks(stream, pattern):
+        try:
+            receive(piece)
+        except TLSError as exc:
+            err = exc
+            check_tls_error(err, role)
+            check_failed_connection(conn, err, role)
+            break
+        finally:
+            conn.outgoing()
+        snap = snapshot(conn)
+        if snap != prev:
+            feature(role, index, prev, snap)
+            prev = snap
+        if conn.read():
+            feature(role, "app data", conn.version)
+    check_established(conn, config, role)
+    if role == "client" and conn.session is not None:
+        feature("client", "session", type(conn.session).__name__)
+    outcome = (None if err is None else (err.alert, err.reason, err.received),
+               conn.handshake_complete, snapshot(conn))
+    return outcome, err
+
+
 def stream_target(role, configs, run):
     """libFuzzer's TestOneInput for a whole-connection target: the first byte picks one of
     ``configs()``, the second a chunking pattern, the rest is the peer's byte stream. The

@@ -13,37 +13,13 @@ Checks: as server_fuzz.py (only TLSError; failed stays failed; a completed hands
 authenticated the server when the config verifies; chunking does not matter).
 """
 import _common
-from _common import TLSError, feature, snapshot
 
 
 def run(index, stream, pattern):
     conn = _common.new_client(index)
-    config = conn.config
     conn.outgoing()
-    prev = snapshot(conn)
-    err = None
-    for piece in _common.chunks(stream, pattern):
-        try:
-            _common.drive(conn, "client", piece)
-        except TLSError as exc:
-            err = exc
-            _common.check_tls_error(err, "client")
-            _common.check_failed_connection(conn, err, "client")
-            break
-        finally:
-            conn.outgoing()
-        snap = snapshot(conn)
-        if snap != prev:
-            feature("client", index, prev, snap)
-            prev = snap
-        if conn.read():
-            feature("client", "app data", conn.version)
-    _common.check_established(conn, config, "client")
-    if conn.session is not None:
-        feature("client", "session", type(conn.session).__name__)
-    outcome = (None if err is None else (err.alert, err.reason, err.received),
-               conn.handshake_complete, snapshot(conn))
-    return outcome, err
+    return _common.feed_stream(conn, conn.config, "client", index, stream, pattern,
+                               lambda piece: _common.drive(conn, "client", piece))
 
 
 TestOneInput = _common.stream_target('client', _common.client_configs, run)

@@ -12,35 +12,13 @@ a failed connection stays failed; a completed handshake is authenticated as the
 config demands; the outcome does not depend on how the stream was chunked.
 """
 import _common
-from _common import TLSError, feature, snapshot
 
 
 def run(index, stream, pattern):
     config = _common.fresh_server_config(index)
     _common.DRANDOM.use("server", 2)
     conn = _common.server13.server_connection(config)
-    prev = snapshot(conn)
-    err = None
-    for piece in _common.chunks(stream, pattern):
-        try:
-            conn.receive(piece)
-        except TLSError as exc:
-            err = exc
-            _common.check_tls_error(err, "server")
-            _common.check_failed_connection(conn, err, "server")
-            break
-        finally:
-            conn.outgoing()
-        snap = snapshot(conn)
-        if snap != prev:
-            feature("server", index, prev, snap)
-            prev = snap
-        if conn.read():
-            feature("server", "app data", conn.version)
-    _common.check_established(conn, config, "server")
-    outcome = (None if err is None else (err.alert, err.reason, err.received),
-               conn.handshake_complete, snapshot(conn))
-    return outcome, err
+    return _common.feed_stream(conn, config, "server", index, stream, pattern, conn.receive)
 
 
 TestOneInput = _common.stream_target('server', _common.server_configs, run)
