@@ -115,14 +115,11 @@ class Peer:
                 from_client = conn.server_side
                 return keyschedule.finished12(hash_name, machine.master_secret, from_client,
                                               machine.transcript.digest())
-            if conn.server_side:
-                pha = getattr(machine, "pha", None)
-                base = machine.client_hs if pha is None else conn.read_secret
-                transcript = machine.transcript if pha is None else pha[1]
-            else:
-                base, transcript = machine.server_hs, machine.transcript
+            # The Finished we expect is keyed by our current read secret.
+            pha = getattr(machine, "pha", None) if conn.server_side else None
+            transcript = machine.transcript if pha is None else pha[1]
             return keyschedule.finished_verify_data(
-                hash_name, keyschedule.finished_key(hash_name, base), transcript.digest())
+                hash_name, conn.finished_key(False), transcript.digest())
         except (AttributeError, TypeError, TLSError):
             return b"\x00" * keyschedule.HASH_LENGTHS.get(hash_name, 32)
 

@@ -94,6 +94,7 @@ class ClientHandshake:
         self.ccs_sent = False
         self.offered = set()
         self.psk = None
+        self.early_schedule = None
         self.cert_request = None
         self.schedule = None
 
@@ -179,12 +180,12 @@ class ClientHandshake:
         hello = ClientHello(self.conn.client_random, self.session_id, suites, extensions)
         raw = hello.encode()
         if psks is not None:
-            raw = self._with_binder(hello, psks, raw)
+            raw = self._with_binder(psks, raw)
         self.transcript.update(raw)
         self.sent_hello = raw
         self.conn.send_handshake(raw)
 
-    def _with_binder(self, hello, psks, raw):
+    def _with_binder(self, psks, raw):
         """Fill in the PSK binder: an HMAC over the transcript up to the binders."""
         suite = BY_CODE[self.session.suite]
         truncated = raw[:len(raw) - psks.binders_length]
@@ -192,12 +193,15 @@ class ClientHandshake:
         if transcript.hash_name is None:
             transcript.select_hash(suite.hash_name)
         transcript.update(truncated)
-        binder_key = keyschedule.KeySchedule(suite.hash_name, psk=self.session.psk).binder_key()
+        # The early secret is kept: it goes on to the handshake secret if the server
+        # accepts the PSK.
+        self.early_schedule = keyschedule.KeySchedule(suite.hash_name, psk=self.session.psk)
+        binder_key = self.early_schedule.binder_key()
         binder = keyschedule.finished_verify_data(
             suite.hash_name, keyschedule.finished_key(suite.hash_name, binder_key), transcript.digest())
         psks.binders = [binder]
-        hello.extensions[-1] = (EXT_PRE_SHARED_KEY, psks.encode())
-        return hello.encode()
+        # The binders are the hello's last bytes and keep their length: splice them in.
+        return truncated + psks.encode_binders()
 
     # Dispatch ---------------------------------------------------------------
 
@@ -274,7 +278,9 @@ class ClientHandshake:
         conn.group = groups.GROUPS[group]
         conn.resumed = psk is not None
         self.psk = psk
-        schedule = keyschedule.KeySchedule(suite.hash_name, psk=psk)
+        schedule = (self.early_schedule if psk is not None
+                    else keyschedule.KeySchedule(suite.hash_name))
+        self.early_schedule = None
         schedule.derive_handshake_secret(shared)
         self.client_hs, self.server_hs = schedule.handshake_traffic_secrets(self.transcript.digest())
         self.schedule = schedule
@@ -413,7 +419,7 @@ class ClientHandshake:
         suite = conn.suite
         hash_name = suite.hash_name
         expected = keyschedule.finished_verify_data(
-            hash_name, keyschedule.finished_key(hash_name, self.server_hs), self.transcript.digest())
+            hash_name, conn.finished_key(False), self.transcript.digest())
         check_finished(expected, body, "server")
         conn.server_finished = expected
         self.transcript.update(raw)
@@ -431,7 +437,7 @@ class ClientHandshake:
         if self.cert_request is not None:
             send_client_certificate(conn, self.transcript, self.cert_request, self.client_hs)
         verify_data = keyschedule.finished_verify_data(
-            hash_name, keyschedule.finished_key(hash_name, self.client_hs), self.transcript.digest())
+            hash_name, conn.finished_key(True), self.transcript.digest())
         finished = encode_finished(verify_data)
         conn.client_finished = verify_data
         conn.send_handshake(finished)
@@ -475,7 +481,7 @@ class ClientHandshake:
             transcript.update(raw)
             send_client_certificate(conn, transcript, request, conn.write_secret)
             verify_data = keyschedule.finished_verify_data(
-                conn.suite.hash_name, keyschedule.finished_key(conn.suite.hash_name, conn.write_secret),
+                conn.suite.hash_name, conn.finished_key(True),
                 transcript.digest())
             conn.send_handshake(encode_finished(verify_data))
         else:

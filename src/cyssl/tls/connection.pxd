@@ -1,3 +1,4 @@
+from cyssl.tls.keyschedule cimport HMACKey
 from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.record cimport RecordLayer
 
@@ -22,6 +23,8 @@ cdef class Connection:
     cdef public object suite
     cdef public bytes read_secret
     cdef public bytes write_secret
+    cdef HMACKey _read_key                   # read_secret's HMAC states (key, IV, Finished)
+    cdef HMACKey _write_key
     cdef public object group
     cdef public object alpn_protocol
     cdef public object server_name
@@ -50,3 +53,4 @@ cdef class Connection:
     cpdef bytes read(self, Py_ssize_t n=*)
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
     cdef int _take_into(self, char* dest, Py_ssize_t n) except -1
+    cdef object _protection(self, HMACKey secret_key)

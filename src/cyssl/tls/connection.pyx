@@ -14,6 +14,7 @@ from cyssl.tls import keyschedule
 from cyssl.tls.errors import TLSError, received_alert_reason, alert_name
 from cyssl.tls.errors cimport (CLOSE_NOTIFY, DECODE_ERROR, INTERNAL_ERROR, NO_RENEGOTIATION,
                                UNEXPECTED_MESSAGE, USER_CANCELED)
+from cyssl.tls.keyschedule cimport HMACKey
 from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_message
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
@@ -243,9 +244,9 @@ cdef class Connection:
 
     # Keys -------------------------------------------------------------------
 
-    def _protection(self, secret):
+    cdef object _protection(self, HMACKey secret_key):
         suite = self.suite
-        key, iv = keyschedule.traffic_key_iv(suite.hash_name, secret, suite.aead.key_length,
+        key, iv = keyschedule.traffic_key_iv(suite.hash_name, secret_key, suite.aead.key_length,
                                              suite.fixed_iv_length)
         return RecordProtection(suite, key, iv)
 
@@ -254,11 +255,23 @@ cdef class Connection:
             raise unexpected_message("handshake message spans a key change",
                                      "NOT_ON_RECORD_BOUNDARY")
         self.read_secret = secret
-        self.records.set_reader(self._protection(secret))
+        # One set of HMAC states serves the key, the IV and the Finished key.
+        self._read_key = HMACKey(secret, self.suite.hash_name)
+        self.records.set_reader(self._protection(self._read_key))
 
     def set_write_secret(self, secret):
         self.write_secret = secret
-        self.records.set_writer(self._protection(secret))
+        self._write_key = HMACKey(secret, self.suite.hash_name)
+        self.records.set_writer(self._protection(self._write_key))
+
+    def finished_key(self, bint writing):
+        """The Finished key (RFC 8446 4.4.4) of the current write or read traffic secret:
+        the handshake (or, after the handshake, application) secret a Finished is
+        computed with is always the one its direction's records are protected with."""
+        cdef HMACKey key = self._write_key if writing else self._read_key
+        if key is None:
+            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no traffic secret yet")
+        return key.expand_label(b"finished", b"", key.hash_length)
 
     def update_keys(self, bint request_peer=False):
         """Send KeyUpdate and move our write key on (RFC 8446 4.6.3)."""

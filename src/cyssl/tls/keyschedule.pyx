@@ -174,8 +174,9 @@ cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash):
 
 
 def traffic_key_iv(str hash_name, secret, int key_length, int iv_length):
-    """The write key and IV of a traffic secret (RFC 8446 section 7.3)."""
-    cdef HMACKey key = HMACKey(secret, hash_name)
+    """The write key and IV of a traffic secret (RFC 8446 section 7.3); ``secret`` is
+    bytes or an HMACKey."""
+    cdef HMACKey key = secret if isinstance(secret, HMACKey) else HMACKey(secret, hash_name)
     return key.expand_label(b"key", b"", key_length), key.expand_label(b"iv", b"", iv_length)
 
 

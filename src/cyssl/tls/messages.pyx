@@ -385,7 +385,12 @@ class OfferedPsks:
             w.vec16(identity)
             w.u32(age)
         w.end(mark, 2)
-        mark = w.begin(2)
+        return w.getvalue() + self.encode_binders()
+
+    def encode_binders(self):
+        """The binders list alone: the last ``binders_length`` bytes of the ClientHello."""
+        cdef Writer w = Writer()
+        cdef Py_ssize_t mark = w.begin(2)
         for binder in self.binders:
             w.vec8(binder)
         w.end(mark, 2)

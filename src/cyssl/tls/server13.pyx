@@ -117,7 +117,7 @@ class ServerHandshake:
         self.cookie = None
         self.ccs_sent = False
         self.psk = None
-        self.client_hs = None
+        self.early_schedule = None
         self.requested_certificate = False
         self.pha = None                    # (context, transcript) of a post-handshake request
 
@@ -279,13 +279,15 @@ class ServerHandshake:
                 continue
             transcript = self.transcript.copy()
             transcript.update(raw[:len(raw) - offered.binders_length])
-            binder_key = keyschedule.KeySchedule(suite.hash_name, psk=state.psk).binder_key()
+            early_schedule = keyschedule.KeySchedule(suite.hash_name, psk=state.psk)
+            binder_key = early_schedule.binder_key()
             expected = keyschedule.finished_verify_data(
                 suite.hash_name, keyschedule.finished_key(suite.hash_name, binder_key),
                 transcript.digest())
             if not hmac.compare_digest(expected, offered.binders[index]):
                 raise decrypt_error("PSK binder does not verify", "BINDER_DOES_NOT_VERIFY")
             self.psk = state.psk
+            self.early_schedule = early_schedule
             conn.resumed = True
             conn.peer_chain = list(state.peer_chain)
             if state.alpn and conn.alpn_protocol is not None and state.alpn != conn.alpn_protocol:
@@ -313,10 +315,11 @@ class ServerHandshake:
         if hello.session_id and config.middlebox_compatibility and not self.ccs_sent:
             conn.send_change_cipher_spec()
             self.ccs_sent = True
-        schedule = keyschedule.KeySchedule(hash_name, psk=self.psk)
+        schedule = (self.early_schedule if self.psk is not None
+                    else keyschedule.KeySchedule(hash_name))
+        self.early_schedule = None
         schedule.derive_handshake_secret(shared)
         client_hs, server_hs = schedule.handshake_traffic_secrets(self.transcript.digest())
-        self.client_hs = client_hs
         conn.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
         conn.log_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs)
         conn.set_write_secret(server_hs)
@@ -337,7 +340,7 @@ class ServerHandshake:
         if selected is None:
             self._authenticate(hello)
         verify_data = keyschedule.finished_verify_data(
-            hash_name, keyschedule.finished_key(hash_name, server_hs), self.transcript.digest())
+            hash_name, conn.finished_key(True), self.transcript.digest())
         conn.server_finished = verify_data
         self._send(encode_finished(verify_data))
         schedule.derive_master_secret()
@@ -417,11 +420,11 @@ class ServerHandshake:
     def _client_finished(self, body, raw):
         conn = self.conn
         hash_name = conn.suite.hash_name
-        # Post-handshake: the client's current application traffic secret (RFC 8446 4.4).
-        base_key = self.client_hs if self.pha is None else conn.read_secret
+        # Under the client's handshake secret, or after the handshake its current
+        # application traffic secret (RFC 8446 4.4): either way our read secret.
         transcript = self._transcript()
         expected = keyschedule.finished_verify_data(
-            hash_name, keyschedule.finished_key(hash_name, base_key), transcript.digest())
+            hash_name, conn.finished_key(False), transcript.digest())
         check_finished(expected, body, "client")
         if self.pha is None:
             conn.client_finished = expected
@@ -435,7 +438,6 @@ class ServerHandshake:
         conn.ccs_allowed = False
         self.resumption_secret = self.schedule.resumption_master_secret(self.transcript.digest())
         self.schedule = None
-        self.client_hs = None
         conn.handshake_complete = True
         self.state = CONNECTED
         # An established connection keeps only what later messages need: the
