@@ -54,7 +54,7 @@ def traffic_keys12(suite, master_secret, client_random, server_random):
 
 
 def install_keys12(Connection conn, master_secret, server_random, bint for_client):
-    """Prepare both directions; the write key is switched on now (after our CCS), the read
+    """Prepare both directions (``master_secret``: bytes or an HMACKey); the write key is switched on now (after our CCS), the read
     key when the peer's CCS arrives."""
     from cyssl.tls.record import RecordProtection
     suite = conn.suite
@@ -85,7 +85,10 @@ class Handshake12:
     def _derive_keys(self):
         conn = self.conn
         conn.log_secret("CLIENT_RANDOM", self.master_secret)
-        self.writer, self.reader = install_keys12(conn, self.master_secret, self.server_random,
+        # The key block and both Finished come from the master secret: one set of HMAC
+        # states serves all three PRF runs.
+        self.master_key = keyschedule.HMACKey(self.master_secret, conn.suite.hash_name)
+        self.writer, self.reader = install_keys12(conn, self.master_key, self.server_random,
                                                   self.is_client)
 
     def _send_finished(self):
@@ -93,7 +96,7 @@ class Handshake12:
         conn = self.conn
         conn.send_change_cipher_spec()
         conn.records.set_writer(self.writer)
-        verify_data = keyschedule.finished12(conn.suite.hash_name, self.master_secret,
+        verify_data = keyschedule.finished12(conn.suite.hash_name, self.master_key,
                                              self.is_client, self.transcript.digest())
         if self.is_client:
             conn.client_finished = verify_data
@@ -110,7 +113,7 @@ class Handshake12:
 
     def _check_peer_finished(self, body, raw):
         conn = self.conn
-        expected = keyschedule.finished12(conn.suite.hash_name, self.master_secret,
+        expected = keyschedule.finished12(conn.suite.hash_name, self.master_key,
                                           not self.is_client, self.transcript.digest())
         check_finished(expected, body, "server" if self.is_client else "client")
         if self.is_client:

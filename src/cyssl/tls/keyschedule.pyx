@@ -212,9 +212,10 @@ def export_keying_material(str hash_name, exporter_master_secret, label, context
 # TLS 1.2 (RFC 5246 section 5; RFC 7627).
 
 cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length):
-    """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to ``length``."""
+    """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to ``length``;
+    ``secret`` is bytes or an HMACKey."""
     _hash_length(hash_name)
-    cdef HMACKey key = HMACKey(secret, hash_name)
+    cdef HMACKey key = secret if isinstance(secret, HMACKey) else HMACKey(secret, hash_name)
     cdef bytes label_seed = bytes(label) + bytes(seed)
     cdef bytes a = label_seed
     cdef bytearray out = bytearray()
