@@ -14,6 +14,7 @@ Spans re-pointed at our buffers, so the per-record path allocates no objects and
 joins no bytes. Every length is checked against its buffer before any access, which
 is why Cython's bounds checking is off here.
 """
+cimport cython
 from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAndSize,
                                 PyByteArray_GET_SIZE, PyByteArray_Resize)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -47,6 +48,7 @@ cdef inline void put_u64(unsigned char* p, uint64_t value):
         p[i] = (value >> (56 - 8 * i)) & 0xFF
 
 
+@cython.no_gc          # holds no object that could refer back to it
 cdef class RecordProtection:
     """``RecordProtection(suite, key, iv, sequence=0)`` for one direction of one key.
 

@@ -8,12 +8,14 @@ record hot path allocates nothing. ``owner`` keeps the memory alive while the
 window is exported, and the engine never resizes a buffer while a Span over it is
 exported (the spans are released as soon as the call returns).
 """
+cimport cython
 from cpython.buffer cimport PyBUF_WRITABLE, PyBUF_FORMAT
 
 cdef char* _FORMAT_UNSIGNED_BYTE = "B"
 cdef Py_ssize_t _ONE = 1
 
 
+@cython.no_gc          # holds no object that could refer back to it
 cdef class Span:
 
     def __cinit__(self):
