@@ -451,6 +451,7 @@ class ClientHandshake:
         # An established connection keeps only what later messages need (the
         # transcript only for post-handshake authentication); the handshake secrets go.
         self.client_hs = self.server_hs = None
+        conn.keys_settled()
         self.sent_hello = self.offered = self.peer_key = self.key_shares = None
         if not self.config.post_handshake_auth:
             self.transcript = None

@@ -255,23 +255,36 @@ cdef class Connection:
             raise unexpected_message("handshake message spans a key change",
                                      "NOT_ON_RECORD_BOUNDARY")
         self.read_secret = secret
-        # One set of HMAC states serves the key, the IV and the Finished key.
-        self._read_key = HMACKey(secret, self.suite.hash_name)
-        self.records.set_reader(self._protection(self._read_key))
+        # During the handshake one set of HMAC states serves the key, the IV and the
+        # Finished key (KeyUpdates later need only the first two).
+        cdef HMACKey key = HMACKey(secret, self.suite.hash_name)
+        if not self.handshake_complete:
+            self._read_key = key
+        self.records.set_reader(self._protection(key))
 
     def set_write_secret(self, secret):
         self.write_secret = secret
-        self._write_key = HMACKey(secret, self.suite.hash_name)
-        self.records.set_writer(self._protection(self._write_key))
+        cdef HMACKey key = HMACKey(secret, self.suite.hash_name)
+        if not self.handshake_complete:
+            self._write_key = key
+        self.records.set_writer(self._protection(key))
 
     def finished_key(self, bint writing):
         """The Finished key (RFC 8446 4.4.4) of the current write or read traffic secret:
         the handshake (or, after the handshake, application) secret a Finished is
         computed with is always the one its direction's records are protected with."""
         cdef HMACKey key = self._write_key if writing else self._read_key
+        secret = self.write_secret if writing else self.read_secret
         if key is None:
-            raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no traffic secret yet")
+            if secret is None:
+                raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no traffic secret yet")
+            key = HMACKey(secret, self.suite.hash_name)     # after keys_settled()
         return key.expand_label(b"finished", b"", key.hash_length)
+
+    def keys_settled(self):
+        """The handshake is over: the HMAC states of the traffic secrets go, so an idle
+        connection keeps none (a post-handshake Finished derives its key again)."""
+        self._read_key = self._write_key = None
 
     def update_keys(self, bint request_peer=False):
         """Send KeyUpdate and move our write key on (RFC 8446 4.6.3)."""

@@ -444,6 +444,7 @@ class ServerHandshake:
         # transcript only for post-handshake authentication, which the client offered.
         self.pha_offered = EXT_POST_HANDSHAKE_AUTH in self.first_hello.extensions
         self.first_hello = None
+        conn.keys_settled()
         if not self.pha_offered:
             self.transcript = None
         # As OpenSSL: num_tickets after a full handshake, one after a resumption.
