@@ -6,6 +6,8 @@ shutdown, the connection queries) is here once.
 """
 from cyssl import errors
 from cyssl.tls.client13 import client_connection
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
+
 from cyssl.tls.connection cimport Connection
 from cyssl.tls.errors import TLSError
 from cyssl.tls.server13 import server_connection
@@ -170,7 +172,28 @@ cdef class TLSChannel:
                 raise errors.zero_return()          # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
             if conn.close_received or self._transport_eof:
                 return b"" if buffer is None else 0
-            self._fill()
+            if buffer is None:
+                self._fill()
+            else:
+                delivered = self._fill_into(conn, view, len)
+                if delivered:
+                    return delivered
+
+    cdef Py_ssize_t _fill_into(self, Connection conn, object view, Py_ssize_t room) except -1:
+        """_fill(), letting the next application data record be decrypted straight into
+        the caller's buffer (no copy out of ours); the bytes it delivered there."""
+        cdef Py_buffer dest
+        cdef Py_ssize_t delivered = 0
+        PyObject_GetBuffer(view, &dest, PyBUF_WRITABLE)
+        try:
+            conn.records.direct_to(view, <unsigned char*>dest.buf, room)
+            try:
+                self._fill()
+            finally:
+                delivered = conn.records.direct_done()
+        finally:
+            PyBuffer_Release(&dest)
+        return delivered
 
     def write(self, data):
         """Send ``data`` (any bytes-like object); returns the number of bytes taken."""

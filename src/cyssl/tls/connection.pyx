@@ -86,6 +86,9 @@ cdef class Connection:
             if not self.app_data_readable:
                 raise unexpected_message("application data before the handshake finished",
                                          "UNEXPECTED_RECORD")
+            if payload is None:         # decrypted straight into the reader's buffer
+                self._ignored_records = 0
+                return 0
             if not len(payload):
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
             self._ignored_records = 0

@@ -64,9 +64,16 @@ cdef class RecordLayer:
     cdef public int receive_limit            # largest plaintext accepted per record
     cdef public int plaintext_version        # legacy_record_version of unprotected records
     cdef public bint plaintext_alerts        # a TLS 1.3 peer may still alert without keys
+    cdef unsigned char* _direct              # the reader's buffer for the next application
+    cdef Py_ssize_t _direct_room             # data record, if it fits (NULL: none)
+    cdef object _direct_owner
+    cdef Py_ssize_t _direct_delivered
 
     cdef int _unborrow(self) except -1
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room)
+    cdef Py_ssize_t direct_done(self)
     cdef int _rest(self) except -1
+    cdef int _ensure_plain(self, Py_ssize_t length) except -1
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cpdef object next_record(self)

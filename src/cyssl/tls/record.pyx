@@ -20,7 +20,7 @@ from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAnd
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 from cyssl.crypto.aead import InvalidTag
 from cyssl.tls.errors import TLSError
@@ -273,6 +273,9 @@ cdef class RecordLayer:
         self.receive_limit = MAX_PLAINTEXT
         self.plaintext_version = 0x0303
         self.plaintext_alerts = False
+        self._direct = NULL
+        self._direct_owner = None
+        self._direct_delivered = 0
 
     def set_reader(self, RecordProtection protection):
         self.reader = protection
@@ -299,6 +302,23 @@ cdef class RecordLayer:
             self._incoming += self._borrowed[self._borrow_start:]
             self._borrowed = None
         return 0
+
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room):
+        """Decrypt the next protected application data record straight into ``dest``
+        (``room`` bytes, kept alive by ``owner``) if its plaintext fits: the reader's
+        buffer, saving the copy out of ours. Until ``direct_done()``."""
+        self._direct = dest
+        self._direct_room = room
+        self._direct_owner = owner
+        self._direct_delivered = 0
+
+    cdef Py_ssize_t direct_done(self):
+        """Bytes delivered into the ``direct_to`` buffer (0 if none); forgets it."""
+        cdef Py_ssize_t n = self._direct_delivered
+        self._direct = NULL
+        self._direct_owner = None
+        self._direct_delivered = 0
+        return n
 
     cpdef release_payload(self):
         """The payload next_record() just returned is the caller's to keep: its buffer
@@ -384,38 +404,68 @@ cdef class RecordLayer:
         if avail < HEADER_LENGTH + length:
             self._rest()
             return None
-        if self._plain is None or PyByteArray_GET_SIZE(self._plain) < length:
-            # Plaintext is never longer than its record; uninitialised, as it is
-            # written before it is read.
-            self._plain = PyByteArray_FromStringAndSize(NULL, max(length, MIN_PLAIN_BUFFER))
-            self._plain_view = memoryview(self._plain)
+        # The inner plaintext a protected record decrypts to (content, and in TLS 1.3
+        # its type and padding) is its body less the explicit nonce and the tag.
+        cdef Py_ssize_t inner = length - (self.reader.explicit_nonce_length + TAG_LENGTH
+                                          if protected else 0)
+        cdef bint direct = (protected and self._direct != NULL and ctype == APPLICATION_DATA
+                            and 0 < inner <= self._direct_room)
+        if not direct:
+            self._ensure_plain(length)
         if self._borrowed is not None:
             self._borrow_start += HEADER_LENGTH + length
             if self._borrow_start == PyBytes_GET_SIZE(self._borrowed):
                 self._borrowed = None
         else:
             self._in_start += HEADER_LENGTH + length
-        cdef unsigned char* plain = <unsigned char*>PyByteArray_AS_STRING(self._plain)
-        if protected:
-            if self.reader.tls13 and ctype != APPLICATION_DATA:
-                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
-                               "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
-            n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype,
-                                 self.receive_limit + 1)
-            self.plaintext_alerts = False        # the peer has our keys: no more plaintext
-            if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
-                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD", "protected change_cipher_spec")
-        else:
-            n = length
-            memcpy(plain, p + HEADER_LENGTH, n)
-        if n > self.receive_limit:
-            raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
-                           "record plaintext of %d bytes exceeds %d" % (n, self.receive_limit))
+        cdef unsigned char* plain = (self._direct if direct
+                                     else <unsigned char*>PyByteArray_AS_STRING(self._plain))
+        try:
+            if protected:
+                if self.reader.tls13 and ctype != APPLICATION_DATA:
+                    raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
+                                   "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
+                n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype,
+                                     self.receive_limit + 1)
+                self.plaintext_alerts = False        # the peer has our keys: no more plaintext
+                if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
+                    raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
+                                   "protected change_cipher_spec")
+            else:
+                n = length
+                memcpy(plain, p + HEADER_LENGTH, n)
+            if n > self.receive_limit:
+                raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
+                               "record plaintext of %d bytes exceeds %d" % (n, self.receive_limit))
+        except BaseException:
+            if direct:      # nothing unauthenticated (or refused) stays in the reader's buffer
+                memset(plain, 0, inner)
+            raise
+        if direct:
+            if ctype == APPLICATION_DATA and n > 0:
+                memset(plain + n, 0, inner - n)      # the inner content type and padding
+                self._direct_delivered = n
+                self._direct = NULL                  # one record: the caller reads it now
+                self._direct_owner = None
+                return APPLICATION_DATA, None
+            # Something else (a post-handshake message, an alert, empty data) goes
+            # through our own buffer like any other record.
+            self._ensure_plain(length)
+            memcpy(PyByteArray_AS_STRING(self._plain), plain, n)
+            memset(plain, 0, inner)
         if n == 0 and (ctype == HANDSHAKE or ctype == ALERT):
             # RFC 8446 section 5.1: no zero-length handshake (or alert) fragments.
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
                            "zero-length %s record" % CONTENT_TYPES[ctype])
         return ctype, self._plain_view[:n]
+
+    cdef int _ensure_plain(self, Py_ssize_t length) except -1:
+        if self._plain is None or PyByteArray_GET_SIZE(self._plain) < length:
+            # Plaintext is never longer than its record; uninitialised, as it is
+            # written before it is read.
+            self._plain = PyByteArray_FromStringAndSize(NULL, max(length, MIN_PLAIN_BUFFER))
+            self._plain_view = memoryview(self._plain)
+        return 0
 
     cpdef write(self, int content_type, data):
         """Frame ``data`` into records of at most ``max_fragment`` bytes, protected when a

@@ -1,0 +1,75 @@
+"""read(n, buffer) decrypts an application data record straight into the caller's buffer
+when nothing is queued and the record fits: the data must come out whole and in order
+whatever the record and buffer sizes, other records in between (tickets) must still be
+handled, and a record that fails authentication must leave no plaintext behind."""
+import ssl
+
+import pytest
+
+import cyssl
+from test_api_sslobject import Pair, client_context, server_context
+
+SIZES = [1, 100, 16383, 16384, 16385, 40000]
+
+
+def _pair(pki_files, cyssl_role, version):
+    if cyssl_role == "client":
+        server = server_context(pki_files)
+        client = client_context(pki_files)
+    else:
+        server = server_context(pki_files, cyssl)
+        client = client_context(pki_files, ssl)
+    for ctx in (client, server):
+        ctx.maximum_version = version
+    pair = Pair(client, server, cyssl.MemoryBIO)
+    pair.handshake()
+    ours, theirs = (pair.client, pair.server) if cyssl_role == "client" else (pair.server, pair.client)
+    return pair, ours, theirs
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+@pytest.mark.parametrize("cyssl_role", ["client", "server"])
+@pytest.mark.parametrize("buffer_size", [100, 16384, 16385, 65536])
+def test_data_arrives_whole_and_in_order(pki_files, cyssl_role, version, buffer_size):
+    pair, ours, theirs = _pair(pki_files, cyssl_role, version)
+    sent = bytearray()
+    for i, size in enumerate(SIZES):
+        chunk = bytes([i + 1]) * size
+        theirs.write(chunk)
+        sent += chunk
+    pair.pump()
+    got = bytearray()
+    buffer = bytearray(buffer_size)
+    while len(got) < len(sent):
+        n = ours.read(buffer_size, buffer)
+        assert 0 < n <= buffer_size
+        got += buffer[:n]
+    assert got == sent
+    with pytest.raises(ssl.SSLWantReadError):
+        ours.read(buffer_size, buffer)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_tickets_before_data_are_still_handled(pki_files, version):
+    """A TLS 1.3 server's NewSessionTickets share the flight with its first data: read
+    into a buffer large enough for any record, the client keeps the session too."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    theirs.write(b"hello")
+    pair.pump()
+    buffer = bytearray(1 << 16)
+    assert ours.read(len(buffer), buffer) == 5 and buffer[:5] == b"hello"
+    assert ours.session is not None
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version):
+    pair, ours, theirs = _pair(pki_files, "server", version)
+    theirs.write(b"\x55" * 1000)
+    record = bytearray(pair.c_out.read())
+    record[-20] ^= 1                       # inside the ciphertext, before the tag
+    pair.s_in.write(bytes(record))
+    buffer = bytearray(b"\xaa" * 4096)
+    with pytest.raises(ssl.SSLError) as info:
+        ours.read(len(buffer), buffer)
+    assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+    assert b"\x55" not in buffer
