@@ -422,3 +422,48 @@ class AsyncioPeers:
             self.errors.append("asyncio close did not finish within %ss" % self.timeout)
         finally:
             self.loop.close()
+
+
+class ServerProcess:
+    """A ThreadedServer in a child interpreter: the client's library then has this
+    process (and its GIL) to itself, as when client and server are separate programs."""
+
+    def __init__(self, lib, pki, timeout):
+        import subprocess
+        self.timeout = timeout
+        self.errors = []
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "serve", lib, pki, str(timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.proc.kill()
+            raise RuntimeError("server process for %s did not start" % lib)
+        self.port = int(line)
+
+    def close(self):
+        """End the child (it stops when its stdin closes) and collect its errors."""
+        try:
+            self.proc.stdin.close()
+            report = self.proc.stdout.read()
+            self.proc.wait(self.timeout)
+        except Exception as exc:
+            self.proc.kill()
+            self.errors.append("server process did not stop: %r" % exc)
+            return
+        if report.strip():
+            self.errors.append(report)
+
+
+def _serve_main(lib, pki, timeout):
+    _, server = contexts(lib, pki)
+    server_ = ThreadedServer(lib, server, float(timeout))
+    print(server_.port, flush=True)
+    sys.stdin.read()                      # until the parent closes our stdin
+    server_.close()
+    for error in server_.errors:
+        print(error)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    _serve_main(*sys.argv[2:5])

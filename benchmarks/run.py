@@ -370,17 +370,19 @@ def section_bulk(run):
 def section_tcp(run):
     s = run.s
     table = Table("4. bulk over loopback TCP, client -> sinking server, 16 KiB writes (MB/s); "
-                  "server in a thread (SSLSocket) or in the same event loop (asyncio)",
+                  "SSLSocket server in a child process or in a thread of this one, or asyncio server "
+                  "in the same event loop",
                   ["case", "stdlib MB/s", "cyssl MB/s", "cyssl/stdlib", "negotiated"])
     chunk = os.urandom(CHUNK)
     total = s.tcp_block * s.tcp_calls * s.tcp_rounds
 
-    def socket_body():
+    def socket_body(in_process=True):
         servers, contenders, notes = {}, {}, []
         try:
             for lib in ("ssl", "cyssl"):
                 client, server = contexts(lib, s.pki)
-                servers[lib] = _peers.ThreadedServer(lib, server, s.timeout)
+                servers[lib] = (_peers.ThreadedServer(lib, server, s.timeout) if in_process
+                                else _peers.ServerProcess(lib, s.pki, s.timeout))
                 tls = _peers.sink_connection(lib, client, servers[lib].port, s.timeout,
                                              s.tcp_block)
                 notes.append("%s: %s %s" % (lib, tls.version(), tls.cipher()[0]))
@@ -413,7 +415,8 @@ def section_tcp(run):
                 "cyssl_vs_stdlib": compare(samples, "ssl", "cyssl"),
                 "bytes_per_contender": total, "negotiated": "; ".join(notes)}
 
-    for case, body in (("SSLSocket, server thread", socket_body),
+    for case, body in (("SSLSocket, server in another process", lambda: socket_body(False)),
+                       ("SSLSocket, server thread (one GIL for both ends)", socket_body),
                        ("asyncio streams", asyncio_body)):
         row = run.case("tcp", table, case, body)
         if row:

@@ -43,7 +43,8 @@ def test_side_by_side_benchmark_reports_every_case(tmp_path):
         "bulk": ["TLS 1.3 default suites", "TLS 1.3 AES-256-GCM (cyssl pinned)",
                  "TLS 1.3 CHACHA20 (cyssl only)", "TLS 1.2 ECDHE-ECDSA-AES128-GCM",
                  "TLS 1.2 ECDHE-ECDSA-AES256-GCM", "TLS 1.2 ECDHE-ECDSA-CHACHA20"],
-        "tcp": ["SSLSocket, server thread", "asyncio streams"],
+        "tcp": ["SSLSocket, server in another process",
+                "SSLSocket, server thread (one GIL for both ends)", "asyncio streams"],
         "latency": ["SSLSocket, echo thread", "asyncio streams"],
         "memory": ["pairs", "contexts", "churn"],
         "cross": ["pairs"],
@@ -56,6 +57,9 @@ def test_side_by_side_benchmark_reports_every_case(tmp_path):
     assert set(sections["cross"][0]["pairs"]) == \
         {"ssl -> ssl", "cyssl -> cyssl", "cyssl -> ssl", "ssl -> cyssl"}
     assert "X25519MLKEM768" in sections["handshake"][0]["negotiated"]
+    # the memory-BIO floor is measured beside every bulk case
+    assert all(row["floor_vs_bare"]["ratio"] > 0 and row["cyssl_vs_floor"]["ratio"] > 0
+               for row in sections["bulk"])
     for name in ("== %d." % n for n in range(1, 10)):
         assert name in result.stdout
 
