@@ -229,6 +229,7 @@ class HostilePeer(Connection):
         """A protected record built by hand under the peer's current write key (any
         plaintext size, any TLS 1.3 padding or inner type); the peer's own writer moves
         on past it, so later records stay in sequence."""
+        self.wire += self.records.take_outgoing()   # messages written so far go first
         suite, key, iv, sequence = write_keys(self)
         sealer = Sealer(suite, key, iv, sequence)
         if suite.tls13:

@@ -430,3 +430,40 @@ def test_large_writes_and_small_ones_interleave_in_order(suite):
     chunks = [data for _, data in drain(reader)]
     assert b"".join(chunks) == big + big + small + big[:2000]
     assert max(map(len, chunks)) == 16384
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_protected_handshake_messages_share_records_in_order(suite):
+    """write_handshake packs messages under one key into one record; any other write, a
+    key change or take_outgoing frames them first, so order and keys stay right."""
+    key, iv = new_keys(suite)
+    key2, iv2 = new_keys(suite)
+    writer = writer_layer(suite, key, iv)
+    for message in (b"a" * 10, b"b" * 20, b"c" * 16384):
+        writer.write_handshake(message)
+    writer.write(APPDATA, b"data")
+    writer.write_handshake(b"d" * 5)
+    writer.set_writer(RecordProtection(suite, key2, iv2))     # "d" goes under the old key
+    writer.write_handshake(b"e" * 7)
+    assert writer.outgoing_size > 0
+    stream = writer.take_outgoing()
+    reader = reader_layer(suite, key, iv)
+    reader.receive(stream)
+    got = []
+    for _ in range(4):
+        ctype, payload = reader.next_record()     # the view is valid until the next call
+        got.append((ctype, bytes(payload)))
+    assert got == [(HANDSHAKE, b"a" * 10 + b"b" * 20 + b"c" * 16354),
+                   (HANDSHAKE, b"c" * 30), (APPDATA, b"data"), (HANDSHAKE, b"d" * 5)]
+    reader.set_reader(RecordProtection(suite, key2, iv2))
+    assert [(c, bytes(p)) for c, p in [reader.next_record()]] == [(HANDSHAKE, b"e" * 7)]
+    assert reader.next_record() is None
+
+
+def test_plaintext_handshake_messages_keep_a_record_each():
+    layer = RecordLayer()
+    layer.write_handshake(b"hello")
+    layer.write_handshake(b"again")
+    reader = RecordLayer()
+    reader.receive(layer.take_outgoing())
+    assert drain(reader) == [(HANDSHAKE, b"hello"), (HANDSHAKE, b"again")]

@@ -158,7 +158,7 @@ cdef class Connection:
         return self.records.take_outgoing()
 
     def send_handshake(self, raw):
-        self.records.write(HANDSHAKE, raw)
+        self.records.write_handshake(raw)
 
     def send_change_cipher_spec(self):
         """The middlebox-compatibility CCS: always plaintext, whatever keys are set."""

@@ -64,6 +64,7 @@ cdef class RecordLayer:
     cdef public int receive_limit            # largest plaintext accepted per record
     cdef public int plaintext_version        # legacy_record_version of unprotected records
     cdef public bint plaintext_alerts        # a TLS 1.3 peer may still alert without keys
+    cdef bytearray _flight                   # protected handshake messages not yet framed
     cdef unsigned char* _direct              # the reader's buffer for the next application
     cdef Py_ssize_t _direct_room             # data record, if it fits (NULL: none)
     cdef object _direct_owner
@@ -79,6 +80,8 @@ cdef class RecordLayer:
     cpdef object next_record(self)
     cpdef release_payload(self)
     cpdef write(self, int content_type, data)
+    cpdef write_handshake(self, data)
+    cdef int _flush_flight(self) except -1
     cdef int _frame(self, int content_type, Py_buffer* src, object owner,
                     unsigned char* out) except -1
     cdef int _unseal(self) except -1

@@ -276,11 +276,13 @@ cdef class RecordLayer:
         self._direct = NULL
         self._direct_owner = None
         self._direct_delivered = 0
+        self._flight = None
 
     def set_reader(self, RecordProtection protection):
         self.reader = protection
 
     def set_writer(self, RecordProtection protection):
+        self._flush_flight()                  # what was written goes under the old key
         self.writer = protection
 
     @property
@@ -293,8 +295,10 @@ cdef class RecordLayer:
 
     @property
     def outgoing_size(self):
+        """Bytes waiting to be sent (a flight not yet framed counts without its headers)."""
         return PyByteArray_GET_SIZE(self._outgoing) + (
-            PyBytes_GET_SIZE(self._sealed) if self._sealed is not None else 0)
+            PyBytes_GET_SIZE(self._sealed) if self._sealed is not None else 0) + (
+            PyByteArray_GET_SIZE(self._flight) if self._flight is not None else 0)
 
     cdef int _unborrow(self) except -1:
         """Move the unparsed rest of a borrowed bytes object into the receive buffer."""
@@ -474,11 +478,12 @@ cdef class RecordLayer:
         A large write into an empty stream is sealed straight into a new bytes object,
         which ``take_outgoing()`` then hands over without a copy."""
         cdef Py_buffer src
-        cdef Py_ssize_t overhead = self.writer.overhead() if self.writer is not None else HEADER_LENGTH
         cdef Py_ssize_t used, total, records
         cdef bytes sealed
         if self.max_fragment < 1 or self.max_fragment > MAX_PLAINTEXT:
             raise ValueError("max_fragment must be within 1..16384")
+        self._flush_flight()                  # records go out in the order written
+        cdef Py_ssize_t overhead = self.writer.overhead() if self.writer is not None else HEADER_LENGTH
         PyObject_GetBuffer(data, &src, PyBUF_SIMPLE)
         try:
             records = max(1, (src.len + self.max_fragment - 1) // self.max_fragment)
@@ -500,6 +505,27 @@ cdef class RecordLayer:
                 raise
         finally:
             PyBuffer_Release(&src)
+
+    cpdef write_handshake(self, data):
+        """Protected handshake messages written one after another under the same key
+        share records (as BoringSSL packs a flight): one seal and one open instead of one
+        per message. They are framed at the next key change, other write or
+        take_outgoing(). Plaintext messages (hellos, the TLS 1.2 server flight) keep a
+        record each, and ``write(HANDSHAKE, ...)`` always frames at once."""
+        if self.writer is None or not len(data):
+            self.write(HANDSHAKE, data)
+        elif self._flight is None:
+            self._flight = bytearray(data)
+        else:
+            self._flight += data
+
+    cdef int _flush_flight(self) except -1:
+        if self._flight is None:
+            return 0
+        cdef bytearray flight = self._flight
+        self._flight = None
+        self.write(HANDSHAKE, flight)
+        return 0
 
     cdef int _frame(self, int content_type, Py_buffer* src, object owner,
                     unsigned char* out) except -1:
@@ -527,6 +553,7 @@ cdef class RecordLayer:
 
     cpdef bytes take_outgoing(self):
         """All framed bytes waiting to be sent; the stream is emptied."""
+        self._flush_flight()
         cdef bytes data = self._sealed
         if data is not None:                  # then the byte stream is empty
             self._sealed = None
