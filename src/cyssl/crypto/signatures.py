@@ -180,12 +180,25 @@ def certificate_verify_input(transcript_hash, server):
 _CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
 
 
+def key_auth(public_key):
+    """(auth, group) of a certificate key for TLS 1.2 suites: ("ECDSA", the TLS group of
+    its curve, None if it has none) or ("RSA", None); (None, None) for anything else."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return "ECDSA", _CURVE_GROUPS.get(public_key.curve.name)
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "RSA", None
+    return None, None
+
+
+def auth_fits(key_auth_and_group, auth, client_groups=None):
+    """Whether a key with ``key_auth(...)`` can authenticate a suite of ``auth``; with
+    ``client_groups``, an ECDSA key's curve must be one of them (RFC 8422 section 4)."""
+    kind, group = key_auth_and_group
+    return kind is not None and kind == auth and (
+        kind != "ECDSA" or client_groups is None or group in client_groups)
+
+
 def key_fits_auth(public_key, auth, client_groups=None):
     """Whether a certificate key can authenticate a TLS 1.2 suite ("ECDSA" or "RSA");
     with ``client_groups``, an ECDSA key's curve must be one of them (RFC 8422 section 4)."""
-    if auth == "ECDSA":
-        return isinstance(public_key, ec.EllipticCurvePublicKey) and (
-            client_groups is None or _CURVE_GROUPS.get(public_key.curve.name) in client_groups)
-    if auth == "RSA":
-        return isinstance(public_key, rsa.RSAPublicKey)
-    return False
+    return auth_fits(key_auth(public_key), auth, client_groups)

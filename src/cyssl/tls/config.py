@@ -87,6 +87,15 @@ class TLSConfig:
                 raise TypeError("unknown TLSConfig setting %r" % name)
             setattr(self, name, value)
 
+    def key_auth(self):
+        """signatures.key_auth of our certificate key, worked out once per key."""
+        cached = self.__dict__.get("_key_auth")
+        if cached is None or cached[0] is not self.private_key:
+            key = self.private_key
+            cached = (key, _signatures.key_auth(key.public_key() if key is not None else None))
+            self._key_auth = cached
+        return cached[1]
+
     def copy(self, **changes):
         other = TLSConfig.__new__(TLSConfig)
         other.__dict__.update(self.__dict__)

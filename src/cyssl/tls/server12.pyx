@@ -85,11 +85,10 @@ class Server12Handshake(Handshake12):
     def _choose_suite(self, hello):
         conn = self.conn
         config = self.config
-        key = config.private_key
-        public = key.public_key() if key is not None else None
+        key_auth = config.key_auth()
         client_groups = _client_groups(hello.extensions)
-        usable = [c for c in config.tls12_suites if public is not None
-                  and signatures.key_fits_auth(public, BY_CODE[c].auth, client_groups)]
+        usable = [c for c in config.tls12_suites
+                  if signatures.auth_fits(key_auth, BY_CODE[c].auth, client_groups)]
         if config.server_preference:
             chosen = [c for c in usable if c in hello.cipher_suites]
         else:
