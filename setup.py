@@ -10,7 +10,9 @@ SRC = Path("src")
 
 
 # Plain Python on the handshake path: glue around `cryptography` and ticket encoding.
-COMPILED_PYTHON = ["cyssl/crypto/aead.py", "cyssl/crypto/groups.py", "cyssl/tls/tickets.py"]
+COMPILED_PYTHON = ["cyssl/crypto/aead.py", "cyssl/crypto/groups.py", "cyssl/crypto/signatures.py",
+                   "cyssl/crypto/verified_chains.py", "cyssl/tls/tickets.py",
+                   "cyssl/tls/verification.py"]
 
 
 def extensions(sources):
