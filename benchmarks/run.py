@@ -264,15 +264,19 @@ def section_resume(run):
 
 # 3. bulk over MemoryBIO -----------------------------------------------------------------------
 
-def bare_aead_fn(suite_name, chunk):
-    """cryptography's encrypt_into + decrypt_into on buffers of one record's sizes."""
+def suite_aead(suite_name):
+    """(cryptography AEAD object, nonce, additional data) shaped like ``suite_name``'s."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
     if "CHACHA20" in suite_name:
         aead = ChaCha20Poly1305(os.urandom(32))
     else:
         aead = AESGCM(os.urandom(32 if "256" in suite_name else 16))
-    nonce = os.urandom(12)
-    aad = bytes(5 if suite_name.startswith("TLS_") else 13)
+    return aead, os.urandom(12), bytes(5 if suite_name.startswith("TLS_") else 13)
+
+
+def bare_aead_fn(suite_name, chunk):
+    """cryptography's encrypt_into + decrypt_into on buffers of one record's sizes."""
+    aead, nonce, aad = suite_aead(suite_name)
     ciphertext = bytearray(len(chunk) + 16)
     plaintext = bytearray(len(chunk))
 
@@ -288,14 +292,8 @@ def memory_bio_floor_fn(suite_name, chunk):
     first), pass it through the sender's outgoing MemoryBIO and the receiver's incoming
     one (cyssl's, which keep bytes by reference), open it into the reader's buffer.
     What this costs beyond ``bare`` is the memory-BIO API's own floor."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
     import cyssl
-    if "CHACHA20" in suite_name:
-        aead = ChaCha20Poly1305(os.urandom(32))
-    else:
-        aead = AESGCM(os.urandom(32 if "256" in suite_name else 16))
-    nonce = os.urandom(12)
-    aad = bytes(5 if suite_name.startswith("TLS_") else 13)
+    aead, nonce, aad = suite_aead(suite_name)
     outgoing, incoming = cyssl.MemoryBIO(), cyssl.MemoryBIO()
     plaintext = bytearray(len(chunk))
 

@@ -54,8 +54,8 @@ def traffic_keys12(suite, master_secret, client_random, server_random):
 
 
 def install_keys12(Connection conn, master_secret, server_random, bint for_client):
-    """Prepare both directions (``master_secret``: bytes or an HMACKey); the write key is switched on now (after our CCS), the read
-    key when the peer's CCS arrives."""
+    """Prepare both directions (``master_secret``: bytes or an HMACKey); the write key
+    is switched on now (after our CCS), the read key when the peer's CCS arrives."""
     from cyssl.tls.record import RecordProtection
     suite = conn.suite
     client_key, client_iv, server_key, server_iv = traffic_keys12(
