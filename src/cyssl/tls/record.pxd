@@ -75,6 +75,8 @@ cdef class RecordLayer:
     cdef Py_ssize_t direct_done(self)
     cdef int _rest(self) except -1
     cdef int _ensure_plain(self, Py_ssize_t length) except -1
+    cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
+                               unsigned char* plain, int* ctype, bint protected) except -1
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cpdef object next_record(self)

@@ -424,27 +424,14 @@ cdef class RecordLayer:
             self._in_start += HEADER_LENGTH + length
         cdef unsigned char* plain = (self._direct if direct
                                      else <unsigned char*>PyByteArray_AS_STRING(self._plain))
-        try:
-            if protected:
-                if self.reader.tls13 and ctype != APPLICATION_DATA:
-                    raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
-                                   "unprotected %s record after keys were set" % CONTENT_TYPES[ctype])
-                n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, &ctype,
-                                     self.receive_limit + 1)
-                self.plaintext_alerts = False        # the peer has our keys: no more plaintext
-                if ctype == CHANGE_CIPHER_SPEC and self.reader.tls13:
-                    raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
-                                   "protected change_cipher_spec")
-            else:
-                n = length
-                memcpy(plain, p + HEADER_LENGTH, n)
-            if n > self.receive_limit:
-                raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
-                               "record plaintext of %d bytes exceeds %d" % (n, self.receive_limit))
-        except BaseException:
-            if direct:      # nothing unauthenticated (or refused) stays in the reader's buffer
-                memset(plain, 0, inner)
-            raise
+        if not direct:
+            n = self._unprotect(owner, p, length, plain, &ctype, protected)
+        else:
+            try:
+                n = self._unprotect(owner, p, length, plain, &ctype, protected)
+            except BaseException:
+                memset(plain, 0, inner)  # nothing unauthenticated stays in the reader's buffer
+                raise
         if direct:
             if ctype == APPLICATION_DATA and n > 0:
                 memset(plain + n, 0, inner - n)      # the inner content type and padding
@@ -462,6 +449,28 @@ cdef class RecordLayer:
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
                            "zero-length %s record" % CONTENT_TYPES[ctype])
         return ctype, self._plain_view[:n]
+
+    cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
+                               unsigned char* plain, int* ctype, bint protected) except -1:
+        """The record at ``p`` (header included) opened or copied into ``plain``; its
+        content length, with ``ctype`` set to the (inner) content type."""
+        cdef Py_ssize_t n
+        if protected:
+            if self.reader.tls13 and ctype[0] != APPLICATION_DATA:
+                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD",
+                               "unprotected %s record after keys were set" % CONTENT_TYPES[ctype[0]])
+            n = self.reader.open(owner, p, HEADER_LENGTH + length, plain, ctype,
+                                 self.receive_limit + 1)
+            self.plaintext_alerts = False        # the peer has our keys: no more plaintext
+            if ctype[0] == CHANGE_CIPHER_SPEC and self.reader.tls13:
+                raise TLSError(UNEXPECTED_MESSAGE, "UNEXPECTED_RECORD", "protected change_cipher_spec")
+        else:
+            n = length
+            memcpy(plain, p + HEADER_LENGTH, n)
+        if n > self.receive_limit:
+            raise TLSError(RECORD_OVERFLOW, "DATA_LENGTH_TOO_LONG",
+                           "record plaintext of %d bytes exceeds %d" % (n, self.receive_limit))
+        return n
 
     cdef int _ensure_plain(self, Py_ssize_t length) except -1:
         if self._plain is None or PyByteArray_GET_SIZE(self._plain) < length:
