@@ -76,7 +76,15 @@ def _is_ip_literal(str name):
         return False
 
 
-class ClientHandshake:
+cdef class ClientHandshake:
+    # Declared attributes: the state machine's fields are C struct slots, not a dict.
+    cdef public Connection conn
+    cdef public int state
+    cdef public bint offers12, offers13, retried, ccs_sent
+    cdef public object config, server_name, sni, session, session12, session_id, transcript
+    cdef public object key_shares, cookie, retry_suite, offered, psk, early_schedule
+    cdef public object cert_request, schedule, client_hs, server_hs, peer_key
+    cdef public object resumption_secret, sent_hello
 
     def __init__(self, Connection conn, server_name, session):
         self.conn = conn

@@ -106,7 +106,14 @@ def peer_record_size_limit(Connection conn, extensions):
     return limit
 
 
-class ServerHandshake:
+cdef class ServerHandshake:
+    # Declared attributes: the state machine's fields are C struct slots, not a dict.
+    cdef public Connection conn
+    cdef public int state
+    cdef public bint ccs_sent, requested_certificate, pha_offered
+    cdef public object config, transcript, first_hello, cookie, psk, early_schedule, pha
+    cdef public object client_ap, group, peer_record_size_limit, resumption_secret, schedule
+    cdef public object peer_key
 
     def __init__(self, Connection conn):
         self.conn = conn
