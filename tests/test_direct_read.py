@@ -73,3 +73,34 @@ def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version):
         ours.read(len(buffer), buffer)
     assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
     assert b"\x55" not in buffer
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_sslsocket_recv_into_gets_everything(pki_files, version):
+    """The same over a socket: SSLSocket.recv_into reads through the direct path."""
+    import socket
+    import threading
+    sent = b"".join(bytes([i + 1]) * size for i, size in enumerate(SIZES * 3))
+    server_ctx = server_context(pki_files)
+    server_ctx.maximum_version = version
+    ours, theirs = socket.socketpair()
+    ours.settimeout(10)
+    theirs.settimeout(10)
+
+    def serve():
+        with server_ctx.wrap_socket(theirs, server_side=True) as tls:
+            tls.sendall(sent)
+            tls.recv(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with client_context(pki_files).wrap_socket(ours, server_hostname="localhost") as tls:
+        got = bytearray()
+        buffer = bytearray(1 << 16)
+        while len(got) < len(sent):
+            n = tls.recv_into(buffer)
+            assert n > 0
+            got += buffer[:n]
+        tls.sendall(b"x")
+    thread.join(10)
+    assert got == sent
