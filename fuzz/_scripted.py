@@ -118,8 +118,7 @@ class Peer:
             # The Finished we expect is keyed by our current read secret.
             pha = getattr(machine, "pha", None) if conn.server_side else None
             transcript = machine.transcript if pha is None else pha[1]
-            return keyschedule.finished_verify_data(
-                hash_name, conn.finished_key(False), transcript.digest())
+            return conn.finished_verify_data(False, transcript.digest())
         except (AttributeError, TypeError, TLSError):
             return b"\x00" * keyschedule.HASH_LENGTHS.get(hash_name, 32)
 

@@ -204,10 +204,7 @@ cdef class ClientHandshake:
         # The early secret is kept: it goes on to the handshake secret if the server
         # accepts the PSK.
         self.early_schedule = keyschedule.KeySchedule(suite.hash_name, psk=self.session.psk)
-        binder_key = self.early_schedule.binder_key()
-        binder = keyschedule.finished_verify_data(
-            suite.hash_name, keyschedule.finished_key(suite.hash_name, binder_key), transcript.digest())
-        psks.binders = [binder]
+        psks.binders = [self.early_schedule.binder(transcript.digest())]
         # The binders are the hello's last bytes and keep their length: splice them in.
         return truncated + psks.encode_binders()
 
@@ -424,10 +421,7 @@ cdef class ClientHandshake:
 
     def _finished(self, body, raw):
         conn = self.conn
-        suite = conn.suite
-        hash_name = suite.hash_name
-        expected = keyschedule.finished_verify_data(
-            hash_name, conn.finished_key(False), self.transcript.digest())
+        expected = conn.finished_verify_data(False, self.transcript.digest())
         check_finished(expected, body, "server")
         conn.server_finished = expected
         self.transcript.update(raw)
@@ -444,8 +438,7 @@ cdef class ClientHandshake:
         conn.ccs_allowed = False
         if self.cert_request is not None:
             send_client_certificate(conn, self.transcript, self.cert_request, self.client_hs)
-        verify_data = keyschedule.finished_verify_data(
-            hash_name, conn.finished_key(True), self.transcript.digest())
+        verify_data = conn.finished_verify_data(True, self.transcript.digest())
         finished = encode_finished(verify_data)
         conn.client_finished = verify_data
         conn.send_handshake(finished)
@@ -489,9 +482,7 @@ cdef class ClientHandshake:
             transcript = self.transcript.copy()
             transcript.update(raw)
             send_client_certificate(conn, transcript, request, conn.write_secret)
-            verify_data = keyschedule.finished_verify_data(
-                conn.suite.hash_name, conn.finished_key(True),
-                transcript.digest())
+            verify_data = conn.finished_verify_data(True, transcript.digest())
             conn.send_handshake(encode_finished(verify_data))
         else:
             raise unexpected_message("unexpected %s after the handshake" % handshake_name(msg_type))

@@ -54,3 +54,4 @@ cdef class Connection:
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
     cdef int _take_into(self, char* dest, Py_ssize_t n) except -1
     cdef object _protection(self, HMACKey secret_key)
+    cdef bytes _finished_key(self, bint writing)

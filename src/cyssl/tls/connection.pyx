@@ -272,16 +272,21 @@ cdef class Connection:
             self._write_key = key
         self.records.set_writer(self._protection(key))
 
-    def finished_key(self, bint writing):
-        """The Finished key (RFC 8446 4.4.4) of the current write or read traffic secret:
-        the handshake (or, after the handshake, application) secret a Finished is
-        computed with is always the one its direction's records are protected with."""
+    def finished_verify_data(self, bint writing, transcript_hash):
+        """A Finished MAC (RFC 8446 4.4.4) over ``transcript_hash``, keyed by the current
+        write or read traffic secret: the handshake (or, after the handshake,
+        application) secret a Finished is computed with is always the one its
+        direction's records are protected with."""
+        return keyschedule.finished_verify_data(self.suite.hash_name, self._finished_key(writing),
+                                                transcript_hash)
+
+    cdef bytes _finished_key(self, bint writing):
         cdef HMACKey key = self._write_key if writing else self._read_key
-        secret = self.write_secret if writing else self.read_secret
-        if key is None:
+        if key is None:                                # after keys_settled()
+            secret = self.write_secret if writing else self.read_secret
             if secret is None:
                 raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "no traffic secret yet")
-            key = HMACKey(secret, self.suite.hash_name)     # after keys_settled()
+            key = HMACKey(secret, self.suite.hash_name)
         return key.expand_label(b"finished", b"", key.hash_length)
 
     def keys_settled(self):

@@ -83,6 +83,11 @@ cdef class HMACKey:
         return self.mac(_label_info_block1(label, context, length))[:length]
 
 
+cdef HMACKey _as_key(secret, str hash_name):
+    """``secret`` as an HMACKey: itself if it is one, else its HMAC states made now."""
+    return secret if isinstance(secret, HMACKey) else HMACKey(secret, hash_name)
+
+
 def hmac_digest(key, msg, str hash_name):
     """HMAC with a hashlib name ("sha256" or "sha384"); bytes."""
     return _hmac(key, msg, hash_name)
@@ -120,7 +125,7 @@ cpdef bytes hkdf_expand(str hash_name, prk, info, Py_ssize_t length):
     cdef int n = _hash_length(hash_name)
     if length < 0 or length > 255 * n:
         raise ValueError("HKDF-Expand length out of range")
-    cdef HMACKey key = prk if isinstance(prk, HMACKey) else HMACKey(prk, hash_name)
+    cdef HMACKey key = _as_key(prk, hash_name)
     cdef bytes info_bytes = bytes(info)
     cdef bytearray out = bytearray()
     cdef bytes block = b""
@@ -178,7 +183,7 @@ cpdef bytes derive_secret(str hash_name, secret, label, transcript_hash):
 def traffic_key_iv(str hash_name, secret, int key_length, int iv_length):
     """The write key and IV of a traffic secret (RFC 8446 section 7.3); ``secret`` is
     bytes or an HMACKey."""
-    cdef HMACKey key = secret if isinstance(secret, HMACKey) else HMACKey(secret, hash_name)
+    cdef HMACKey key = _as_key(secret, hash_name)
     return key.expand_label(b"key", b"", key_length), key.expand_label(b"iv", b"", iv_length)
 
 
@@ -217,7 +222,7 @@ cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length):
     """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to ``length``;
     ``secret`` is bytes or an HMACKey."""
     _hash_length(hash_name)
-    cdef HMACKey key = secret if isinstance(secret, HMACKey) else HMACKey(secret, hash_name)
+    cdef HMACKey key = _as_key(secret, hash_name)
     cdef bytes label_seed = bytes(label) + bytes(seed)
     cdef bytes a = label_seed
     cdef bytearray out = bytearray()
@@ -369,6 +374,13 @@ cdef class KeySchedule:
         self._require(EARLY)
         return derive_secret(self.hash_name, self._key,
                              b"ext binder" if external else b"res binder", self._empty_hash)
+
+    def binder(self, transcript_hash, bint external=False):
+        """The PSK binder (RFC 8446 4.2.11.2): a Finished MAC under the binder key, over
+        the hash of the ClientHello truncated before the binders."""
+        return finished_verify_data(self.hash_name,
+                                    finished_key(self.hash_name, self.binder_key(external)),
+                                    transcript_hash)
 
     def derive_handshake_secret(self, shared_secret):
         self._require(EARLY)

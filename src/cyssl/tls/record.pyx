@@ -432,7 +432,6 @@ cdef class RecordLayer:
             except BaseException:
                 memset(plain, 0, inner)  # nothing unauthenticated stays in the reader's buffer
                 raise
-        if direct:
             if ctype == APPLICATION_DATA and n > 0:
                 memset(plain + n, 0, inner - n)      # the inner content type and padding
                 self._direct_delivered = n

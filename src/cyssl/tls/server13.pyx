@@ -287,10 +287,7 @@ cdef class ServerHandshake:
             transcript = self.transcript.copy()
             transcript.update(raw[:len(raw) - offered.binders_length])
             early_schedule = keyschedule.KeySchedule(suite.hash_name, psk=state.psk)
-            binder_key = early_schedule.binder_key()
-            expected = keyschedule.finished_verify_data(
-                suite.hash_name, keyschedule.finished_key(suite.hash_name, binder_key),
-                transcript.digest())
+            expected = early_schedule.binder(transcript.digest())
             if not hmac.compare_digest(expected, offered.binders[index]):
                 raise decrypt_error("PSK binder does not verify", "BINDER_DOES_NOT_VERIFY")
             self.psk = state.psk
@@ -346,8 +343,7 @@ cdef class ServerHandshake:
         self._send(encode_encrypted_extensions(encrypted))
         if selected is None:
             self._authenticate(hello)
-        verify_data = keyschedule.finished_verify_data(
-            hash_name, conn.finished_key(True), self.transcript.digest())
+        verify_data = conn.finished_verify_data(True, self.transcript.digest())
         conn.server_finished = verify_data
         self._send(encode_finished(verify_data))
         schedule.derive_master_secret()
@@ -426,12 +422,10 @@ cdef class ServerHandshake:
 
     def _client_finished(self, body, raw):
         conn = self.conn
-        hash_name = conn.suite.hash_name
         # Under the client's handshake secret, or after the handshake its current
         # application traffic secret (RFC 8446 4.4): either way our read secret.
         transcript = self._transcript()
-        expected = keyschedule.finished_verify_data(
-            hash_name, conn.finished_key(False), transcript.digest())
+        expected = conn.finished_verify_data(False, transcript.digest())
         check_finished(expected, body, "client")
         if self.pha is None:
             conn.client_finished = expected
