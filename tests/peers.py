@@ -126,3 +126,13 @@ def server_config(leaf, *cas, **settings):
 __all__ = ["StdlibPeer", "shuttle", "shuttle_until_cyssl_fails", "shuttle_engines", "stdlib_server_context",
            "stdlib_client_context", "client_config", "server_config", "trust",
            "client_connection", "server_connection"]
+
+
+def recv_to_eof(sock):
+    """Everything a (TLS) socket delivers until its peer closes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk

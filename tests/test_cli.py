@@ -19,6 +19,7 @@ import pytest
 
 import cyssl
 import pki
+from peers import recv_to_eof
 
 # The subprocesses import the same cyssl as this test process (the source tree or the
 # installed package, whichever pytest runs against).
@@ -303,12 +304,7 @@ def test_server_answers_every_request_on_a_connection():
             tls.sendall(b"GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n"
                         b"GET /<b>second</b> HTTP/1.1\r\nHost: localhost\r\n"
                         b"Connection: close\r\n\r\n")
-            response = b""
-            while True:
-                data = tls.recv(65536)
-                if not data:
-                    break
-                response += data
+            response = recv_to_eof(tls)
         code, out, err = server.finish()
     text = response.decode()
     assert text.count("HTTP/1.1 200 OK\r\n") == 2

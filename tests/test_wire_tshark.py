@@ -27,6 +27,7 @@ import pytest
 import cyssl
 from apt_packages import report, require
 from interop_matrix import recv_until
+from peers import recv_to_eof
 
 PACKAGES = {"tshark": "tshark", "dumpcap": "tshark"}       # dumpcap: wireshark-common, a dependency
 IO_TIMEOUT = 10.0
@@ -157,12 +158,7 @@ def converse(listener, server_ctx, client_ctx, request, response):
     with socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT) as raw:
         with client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
             tls.sendall(request)
-            got = b""
-            while True:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
+            got = recv_to_eof(tls)
             facts = {"version": tls.version(), "cipher": tls.cipher()[0],
                      "group": tls._sslobj.conn.group.name, "alpn": tls.selected_alpn_protocol()}
     thread.join(IO_TIMEOUT * 2)
