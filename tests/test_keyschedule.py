@@ -2,6 +2,8 @@
 import hashlib
 import hmac
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -248,7 +250,6 @@ def test_prf12_single_iteration_matches_hmac_definition():
         hmac.new(secret, a1 + b"label" + seed, "sha256").digest()
 
 
-
 @pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
 @pytest.mark.parametrize("key_length", [0, 1, 32, 48, 64, 65, 128, 129, 300])
 def test_hmac_matches_the_stdlib(hash_name, key_length):
@@ -256,3 +257,47 @@ def test_hmac_matches_the_stdlib(hash_name, key_length):
     expected = hmac.digest(key, message, hash_name)
     assert ks.hmac_digest(key, message, hash_name) == expected
     assert ks.hmac_digest(bytearray(key), memoryview(message), hash_name) == expected
+
+
+def _reference_hkdf_expand(hash_name, prk, info, length):
+    out, block, i = b"", b"", 1
+    while len(out) < length:
+        block = hmac.digest(prk, block + info + bytes((i,)), hash_name)
+        out += block
+        i += 1
+    return out[:length]
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+@pytest.mark.parametrize("key_length", [0, 1, 32, 48, 64, 65, 128, 129, 300])
+def test_reusable_hmac_key_matches_the_stdlib(hash_name, key_length):
+    """HMACKey's stored states, copied per message, give what a fresh HMAC gives, for
+    every message length around the block boundaries, used many times over."""
+    key = os.urandom(key_length)
+    reusable = ks.HMACKey(key, hash_name)
+    for info_length in (0, 1, 55, 56, 63, 64, 111, 112, 127, 128, 129, 1000):
+        info = os.urandom(info_length)
+        for length in (1, 32, 48, 100):
+            assert ks.hkdf_expand(hash_name, reusable, info, length) == \
+                _reference_hkdf_expand(hash_name, key, info, length)
+
+
+def test_hashing_runs_on_the_interpreters_libcrypto_here():
+    """The fast path is what this machine's benchmarks measure: it must not fall back
+    silently to hashlib objects."""
+    from cyssl.crypto import sha2
+    assert sha2.AVAILABLE
+
+
+def test_hashlib_fallback_gives_the_same_key_schedule():
+    """Where libcrypto's functions cannot be found, hashlib objects do the same work:
+    this file's known answers, run again on that path."""
+    env = dict(os.environ, CYSSL_HASHLIB_ONLY="1", PYTHONPATH=os.pathsep.join(sys.path))
+    probe = subprocess.run([sys.executable, "-c", "from cyssl.crypto import sha2; print(sha2.AVAILABLE)"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+                          "-k", "not fallback and not libcrypto_here"],
+                         env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout

@@ -15,7 +15,10 @@ cdef class Transcript:
 
 
 cdef class HMACKey:
-    cdef object _inner
+    cdef void *_inner_state                  # libcrypto states (cyssl.crypto.sha2) ...
+    cdef void *_outer_state
+    cdef void *_work_state
+    cdef object _inner                       # ... or hashlib objects where it is missing
     cdef object _outer
     cdef readonly str hash_name
     cdef int hash_length

@@ -3,18 +3,20 @@
 PRF with the extended master secret (RFC 5246 section 5, RFC 7627), and the running
 transcript hash.
 
-HMAC is computed here from two hashlib objects (RFC 2104) rather than with
-``hmac.digest``: OpenSSL 3's one-shot HMAC looks its algorithm up on every call, which
-costs more than the hashing itself for the short inputs of a key schedule (about 0.7 us
-against 1.5 us per call, measured on this project's benchmark machine). Secrets are
-plain bytes handed to the caller; nothing here has a repr, log line or error message
-that shows one.
+HMAC is computed here from hash states (RFC 2104) rather than with ``hmac.digest``:
+OpenSSL 3's one-shot HMAC looks its algorithm up on every call, which costs more than
+the hashing itself for the short inputs of a key schedule. The states are libcrypto's,
+driven from C (``cyssl.crypto.sha2``), or ``hashlib`` objects where that is not
+available. Secrets are plain bytes handed to the caller; nothing here has a repr, log
+line or error message that shows one.
 """
 cimport cython
 import hashlib
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
+
+from cyssl.crypto cimport sha2
 
 from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport INTERNAL_ERROR
@@ -25,15 +27,18 @@ _EMPTY_HASHES = {name: ctor(b"").digest() for name, ctor in _HASH_CONSTRUCTORS.i
 _BLOCK_SIZES = {"sha256": 64, "sha384": 128}
 
 
-cdef bytes _padded_key(bytes key, Py_ssize_t block, unsigned char pad):
+cdef void _pad_into(bytes key, Py_ssize_t block, unsigned char pad, unsigned char *out) noexcept:
     """The HMAC key (at most one block, as _prepared_key makes it) zero-padded to the
-    block size and xored with ``pad``."""
+    block size and xored with ``pad``, written to ``out``."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(key), i
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, block)
     cdef const unsigned char *kp = <const unsigned char *>PyBytes_AS_STRING(key)
-    cdef unsigned char *p = <unsigned char *>PyBytes_AS_STRING(out)
-    for i in range(block):                # a fresh, unshared bytes object: filling it is safe
-        p[i] = (kp[i] if i < n else 0) ^ pad
+    for i in range(block):
+        out[i] = (kp[i] if i < n else 0) ^ pad
+
+
+cdef bytes _padded_key(bytes key, Py_ssize_t block, unsigned char pad):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, block)
+    _pad_into(key, block, pad, <unsigned char *>PyBytes_AS_STRING(out))   # fresh, unshared
     return out
 
 
@@ -42,16 +47,40 @@ cdef bytes _prepared_key(key, ctor, Py_ssize_t block):
     return ctor(k).digest() if PyBytes_GET_SIZE(k) > block else k
 
 
+cdef inline bytes _as_bytes(data):
+    return data if type(data) is bytes else bytes(data)
+
+
 cdef bytes _hmac(key, msg, str hash_name):
     """HMAC(key, msg) = H((K ^ opad) || H((K ^ ipad) || msg)), for a key used once."""
     ctor = _HASH_CONSTRUCTORS[hash_name]
     cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
     cdef bytes k = _prepared_key(key, ctor, block)
-    inner = ctor(_padded_key(k, block, 0x36))
-    inner.update(msg)
-    outer = ctor(_padded_key(k, block, 0x5C))
-    outer.update(inner.digest())
-    return outer.digest()
+    if not sha2.available():
+        inner = ctor(_padded_key(k, block, 0x36))
+        inner.update(msg)
+        outer = ctor(_padded_key(k, block, 0x5C))
+        outer.update(inner.digest())
+        return outer.digest()
+    cdef bytes m = _as_bytes(msg)
+    cdef Py_ssize_t n = HASH_LENGTHS[hash_name]
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char pad[128]
+    cdef unsigned char inner_hash[48]
+    cdef void *state = sha2.new_state(hash_name)
+    try:
+        _pad_into(k, block, 0x36, pad)
+        sha2.update(state, pad, block)
+        sha2.update(state, <const unsigned char *>PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m))
+        sha2.finish(state, inner_hash)
+        sha2.init_state(state, hash_name)
+        _pad_into(k, block, 0x5C, pad)
+        sha2.update(state, pad, block)
+        sha2.update(state, inner_hash, n)
+        sha2.finish(state, <unsigned char *>PyBytes_AS_STRING(out))
+    finally:
+        sha2.free_state(state)
+    return out
 
 
 @cython.no_gc          # holds no object that could refer back to it
@@ -63,17 +92,44 @@ cdef class HMACKey:
         ctor = _HASH_CONSTRUCTORS[hash_name]
         cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
         cdef bytes k = _prepared_key(key, ctor, block)
-        self._inner = ctor(_padded_key(k, block, 0x36))
-        self._outer = ctor(_padded_key(k, block, 0x5C))
+        cdef unsigned char pad[128]
         self.hash_name = hash_name
         self.hash_length = HASH_LENGTHS[hash_name]
+        if not sha2.available():
+            self._inner = ctor(_padded_key(k, block, 0x36))
+            self._outer = ctor(_padded_key(k, block, 0x5C))
+            return
+        self._inner_state = sha2.new_state(hash_name)
+        self._outer_state = sha2.new_state(hash_name)
+        self._work_state = sha2.new_state(None)
+        _pad_into(k, block, 0x36, pad)
+        sha2.update(self._inner_state, pad, block)
+        _pad_into(k, block, 0x5C, pad)
+        sha2.update(self._outer_state, pad, block)
+
+    def __dealloc__(self):
+        sha2.free_state(self._inner_state)
+        sha2.free_state(self._outer_state)
+        sha2.free_state(self._work_state)
 
     cdef bytes mac(self, msg):
-        inner = self._inner.copy()
-        inner.update(msg)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        if self._work_state == NULL:
+            inner = self._inner.copy()
+            inner.update(msg)
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            return outer.digest()
+        cdef bytes m = _as_bytes(msg)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, self.hash_length)
+        cdef unsigned char inner_hash[48]
+        cdef void *work = self._work_state
+        sha2.copy_state(work, self._inner_state)
+        sha2.update(work, <const unsigned char *>PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m))
+        sha2.finish(work, inner_hash)
+        sha2.copy_state(work, self._outer_state)
+        sha2.update(work, inner_hash, self.hash_length)
+        sha2.finish(work, <unsigned char *>PyBytes_AS_STRING(out))
+        return out
 
     cdef bytes expand_label(self, label, context, Py_ssize_t length):
         """HKDF-Expand-Label with this key as the PRK, for outputs of at most one hash
