@@ -11,10 +11,16 @@ is already loaded (``dlopen`` with RTLD_NOLOAD, so nothing new is loaded), using
 EVP entry points whose ABI has not changed since OpenSSL 1.1.0.
 
 When they cannot be found (a ``hashlib`` without OpenSSL, a statically linked one, a
-platform without ``dlopen``), ``available()`` is false and callers keep to ``hashlib``.
-``CYSSL_HASHLIB_ONLY=1`` in the environment forces that path (the tests run both).
+platform without ``dlopen``), ``HashState`` keeps a ``hashlib`` object instead: callers
+see one interface either way. ``CYSSL_HASHLIB_ONLY=1`` in the environment forces that
+path (the tests run both).
 """
+import hashlib
 import os
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.string cimport memcpy
 
 
 cdef extern from "<dlfcn.h>" nogil:
@@ -82,31 +88,28 @@ cdef bint _load():
 cdef bint _agrees_with_hashlib() except -1:
     """A known-answer check against hashlib before the first real use: a wrong symbol
     or ABI must mean "not available", never a wrong key schedule."""
-    import hashlib
+    return _hashes_abc(_sha256, "sha256") and _hashes_abc(_sha384, "sha384")
+
+
+cdef bint _hashes_abc(const void *md, str name) except -1:
     cdef unsigned char out[48]
-    cdef void *ctx
-    for name in ("sha256", "sha384"):
-        ctx = new_state(name)
-        try:
-            update(ctx, b"abc", 3)
-            finish(ctx, out)
-        finally:
-            free_state(ctx)
-        expected = getattr(hashlib, name)(b"abc").digest()
-        if out[:len(expected)] != expected:
-            return False
-    return True
+    cdef unsigned int n = 0
+    cdef void *ctx = _ctx_new()
+    if ctx == NULL:
+        return False
+    ok = _init(ctx, md, NULL) and _update(ctx, b"abc", 3) and _final(ctx, out, &n)
+    _ctx_free(ctx)
+    return ok and out[:n] == getattr(hashlib, name)(b"abc").digest()
 
 
 try:
     _available = _load()
 except (ImportError, AttributeError):   # no _hashlib, or one built in: keep to hashlib
     _available = False
-AVAILABLE = _available
+AVAILABLE = _available      # for tests and diagnostics
 
-
-cdef bint available() noexcept:
-    return _available
+_HASHLIB = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+_SIZES = {"sha256": (32, 64), "sha384": (48, 128)}      # digest, block
 
 
 cdef int _check(int ok) except -1:
@@ -115,45 +118,72 @@ cdef int _check(int ok) except -1:
     return 0
 
 
-cdef int init_state(void *ctx, str hash_name) except -1:
-    """Starts ``ctx`` over as an empty "sha256" or "sha384" hash."""
-    cdef const void *md = _sha256 if hash_name == "sha256" else _sha384 if hash_name == "sha384" else NULL
-    if md == NULL:
-        raise ValueError("unsupported hash %r" % hash_name)
-    return _check(_init(ctx, md, NULL))
+@cython.no_gc          # holds no object that could refer back to it
+@cython.final
+cdef class HashState:
+    """A running SHA-256 or SHA-384: ``HashState("sha384")``.
 
+    ``copy_from`` makes it a copy of another state of the same hash (cheap: no new
+    object), ``finish_into`` ends it (it must be copied into or reset before it is used
+    again), ``digest`` is a snapshot that leaves it running.
+    """
 
-cdef void *new_state(str hash_name) except NULL:
-    """A hash state (EVP_MD_CTX), empty if ``hash_name`` is given, else blank until a
-    copy_state or init_state; free it with free_state. Only when ``available()``."""
-    cdef void *ctx = _ctx_new()
-    if ctx == NULL:
-        raise MemoryError()
-    if hash_name is not None:
-        try:
-            init_state(ctx, hash_name)
-        except BaseException:
-            _ctx_free(ctx)
-            raise
-    return ctx
+    def __cinit__(self, str name, bint empty=True):
+        if name not in _SIZES:
+            raise ValueError("unsupported hash %r" % name)
+        self.name = name
+        self.digest_size, self.block_size = _SIZES[name]
+        if _available:
+            self._ctx = _ctx_new()
+            if self._ctx == NULL:
+                raise MemoryError()
+        if empty:                       # else copy_from fills it
+            self.reset()
 
+    def __dealloc__(self):
+        if self._ctx != NULL:
+            _ctx_free(self._ctx)     # libcrypto wipes it (it may hold key-derived blocks)
 
-cdef void free_state(void *ctx) noexcept:
-    """Frees a state; libcrypto wipes it first (it may hold key-derived blocks)."""
-    if ctx != NULL:
-        _ctx_free(ctx)
+    cdef int reset(self) except -1:
+        if self._ctx == NULL:
+            self._hashlib = _HASHLIB[self.name]()
+            return 0
+        return _check(_init(self._ctx, _sha256 if self.digest_size == 32 else _sha384, NULL))
 
+    cdef int update(self, const unsigned char *data, size_t n) except -1:
+        if self._ctx == NULL:
+            self._hashlib.update(data[:n])
+            return 0
+        return _check(_update(self._ctx, data, n))
 
-cdef int update(void *ctx, const unsigned char *data, size_t n) except -1:
-    return _check(_update(ctx, data, n))
+    cdef int update_bytes(self, data) except -1:
+        cdef bytes b
+        if self._ctx == NULL:
+            self._hashlib.update(data)
+            return 0
+        b = data if type(data) is bytes else bytes(data)
+        return _check(_update(self._ctx, PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b)))
 
+    cdef int copy_from(self, HashState other) except -1:
+        if self._ctx == NULL:
+            self._hashlib = other._hashlib.copy()
+            return 0
+        return _check(_ctx_copy(self._ctx, other._ctx))
 
-cdef int copy_state(void *out, const void *src) except -1:
-    return _check(_ctx_copy(out, src))
+    cdef HashState copy(self):
+        cdef HashState other = HashState.__new__(HashState, self.name, False)
+        other.copy_from(self)
+        return other
 
+    cdef int finish_into(self, unsigned char *out) except -1:
+        """Writes the digest (digest_size bytes) to ``out``."""
+        cdef unsigned int n = 0
+        if self._ctx == NULL:
+            memcpy(out, PyBytes_AS_STRING(self._hashlib.digest()), self.digest_size)
+            return 0
+        return _check(_final(self._ctx, out, &n))
 
-cdef int finish(void *ctx, unsigned char *out) except -1:
-    """Writes the digest to ``out`` (room for 48 bytes); the state needs a copy_state
-    or a new init before it is used again."""
-    cdef unsigned int n = 0
-    return _check(_final(ctx, out, &n))
+    cdef bytes digest(self):
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, self.digest_size)
+        self.copy().finish_into(<unsigned char *>PyBytes_AS_STRING(out))     # fresh, unshared
+        return out

@@ -1,3 +1,5 @@
+from cyssl.crypto.sha2 cimport HashState
+
 cpdef bytes hkdf_extract(str hash_name, salt, ikm)
 cpdef bytes hkdf_expand(str hash_name, prk, info, Py_ssize_t length)
 cpdef bytes hkdf_expand_label(str hash_name, secret, label, context, Py_ssize_t length)
@@ -6,7 +8,7 @@ cpdef bytes prf12(str hash_name, secret, label, seed, Py_ssize_t length)
 
 
 cdef class Transcript:
-    cdef object _hash
+    cdef HashState _hash
     cdef list _pending
     cdef readonly str hash_name
 
@@ -15,11 +17,9 @@ cdef class Transcript:
 
 
 cdef class HMACKey:
-    cdef void *_inner_state                  # libcrypto states (cyssl.crypto.sha2) ...
-    cdef void *_outer_state
-    cdef void *_work_state
-    cdef object _inner                       # ... or hashlib objects where it is missing
-    cdef object _outer
+    cdef HashState _inner                    # after the key xor ipad
+    cdef HashState _outer                    # after the key xor opad
+    cdef HashState _work
     cdef readonly str hash_name
     cdef int hash_length
 

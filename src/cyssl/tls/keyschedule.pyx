@@ -16,7 +16,7 @@ import hashlib
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
 
-from cyssl.crypto cimport sha2
+from cyssl.crypto.sha2 cimport HashState
 
 from cyssl.tls.errors import TLSError
 from cyssl.tls.errors cimport INTERNAL_ERROR
@@ -27,59 +27,41 @@ _EMPTY_HASHES = {name: ctor(b"").digest() for name, ctor in _HASH_CONSTRUCTORS.i
 _BLOCK_SIZES = {"sha256": 64, "sha384": 128}
 
 
-cdef void _pad_into(bytes key, Py_ssize_t block, unsigned char pad, unsigned char *out) noexcept:
-    """The HMAC key (at most one block, as _prepared_key makes it) zero-padded to the
-    block size and xored with ``pad``, written to ``out``."""
+cdef bytes _prepared_key(key, str hash_name):
+    """The HMAC key as RFC 2104 uses it: hashed first if longer than a block."""
+    cdef bytes k = key if type(key) is bytes else bytes(key)
+    cdef HashState h
+    if PyBytes_GET_SIZE(k) > _BLOCK_SIZES[hash_name]:
+        h = HashState(hash_name)
+        h.update_bytes(k)
+        return h.digest()
+    return k
+
+
+cdef int _absorb_padded_key(HashState state, bytes key, unsigned char pad) except -1:
+    """Feeds the key (at most one block), zero-padded to the block size and xored with
+    ``pad``, to ``state``."""
+    cdef unsigned char block[128]
     cdef Py_ssize_t n = PyBytes_GET_SIZE(key), i
     cdef const unsigned char *kp = <const unsigned char *>PyBytes_AS_STRING(key)
-    for i in range(block):
-        out[i] = (kp[i] if i < n else 0) ^ pad
-
-
-cdef bytes _padded_key(bytes key, Py_ssize_t block, unsigned char pad):
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, block)
-    _pad_into(key, block, pad, <unsigned char *>PyBytes_AS_STRING(out))   # fresh, unshared
-    return out
-
-
-cdef bytes _prepared_key(key, ctor, Py_ssize_t block):
-    cdef bytes k = bytes(key)
-    return ctor(k).digest() if PyBytes_GET_SIZE(k) > block else k
-
-
-cdef inline bytes _as_bytes(data):
-    return data if type(data) is bytes else bytes(data)
+    for i in range(state.block_size):
+        block[i] = (kp[i] if i < n else 0) ^ pad
+    return state.update(block, state.block_size)
 
 
 cdef bytes _hmac(key, msg, str hash_name):
     """HMAC(key, msg) = H((K ^ opad) || H((K ^ ipad) || msg)), for a key used once."""
-    ctor = _HASH_CONSTRUCTORS[hash_name]
-    cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
-    cdef bytes k = _prepared_key(key, ctor, block)
-    if not sha2.available():
-        inner = ctor(_padded_key(k, block, 0x36))
-        inner.update(msg)
-        outer = ctor(_padded_key(k, block, 0x5C))
-        outer.update(inner.digest())
-        return outer.digest()
-    cdef bytes m = _as_bytes(msg)
-    cdef Py_ssize_t n = HASH_LENGTHS[hash_name]
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    cdef unsigned char pad[128]
-    cdef unsigned char inner_hash[48]
-    cdef void *state = sha2.new_state(hash_name)
-    try:
-        _pad_into(k, block, 0x36, pad)
-        sha2.update(state, pad, block)
-        sha2.update(state, <const unsigned char *>PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m))
-        sha2.finish(state, inner_hash)
-        sha2.init_state(state, hash_name)
-        _pad_into(k, block, 0x5C, pad)
-        sha2.update(state, pad, block)
-        sha2.update(state, inner_hash, n)
-        sha2.finish(state, <unsigned char *>PyBytes_AS_STRING(out))
-    finally:
-        sha2.free_state(state)
+    cdef bytes k = _prepared_key(key, hash_name)
+    cdef HashState state = HashState(hash_name)
+    cdef unsigned char inner[48]
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, state.digest_size)
+    _absorb_padded_key(state, k, 0x36)
+    state.update_bytes(msg)
+    state.finish_into(inner)
+    state.reset()
+    _absorb_padded_key(state, k, 0x5C)
+    state.update(inner, state.digest_size)
+    state.finish_into(<unsigned char *>PyBytes_AS_STRING(out))
     return out
 
 
@@ -89,46 +71,25 @@ cdef class HMACKey:
     hash states after the padded key are computed once and copied for each message."""
 
     def __cinit__(self, key, str hash_name):
-        ctor = _HASH_CONSTRUCTORS[hash_name]
-        cdef Py_ssize_t block = _BLOCK_SIZES[hash_name]
-        cdef bytes k = _prepared_key(key, ctor, block)
-        cdef unsigned char pad[128]
+        cdef bytes k = _prepared_key(key, hash_name)
+        self._inner = HashState(hash_name)
+        self._outer = HashState(hash_name)
+        self._work = HashState(hash_name, False)
+        _absorb_padded_key(self._inner, k, 0x36)
+        _absorb_padded_key(self._outer, k, 0x5C)
         self.hash_name = hash_name
-        self.hash_length = HASH_LENGTHS[hash_name]
-        if not sha2.available():
-            self._inner = ctor(_padded_key(k, block, 0x36))
-            self._outer = ctor(_padded_key(k, block, 0x5C))
-            return
-        self._inner_state = sha2.new_state(hash_name)
-        self._outer_state = sha2.new_state(hash_name)
-        self._work_state = sha2.new_state(None)
-        _pad_into(k, block, 0x36, pad)
-        sha2.update(self._inner_state, pad, block)
-        _pad_into(k, block, 0x5C, pad)
-        sha2.update(self._outer_state, pad, block)
-
-    def __dealloc__(self):
-        sha2.free_state(self._inner_state)
-        sha2.free_state(self._outer_state)
-        sha2.free_state(self._work_state)
+        self.hash_length = self._inner.digest_size
 
     cdef bytes mac(self, msg):
-        if self._work_state == NULL:
-            inner = self._inner.copy()
-            inner.update(msg)
-            outer = self._outer.copy()
-            outer.update(inner.digest())
-            return outer.digest()
-        cdef bytes m = _as_bytes(msg)
+        cdef HashState work = self._work
+        cdef unsigned char inner[48]
         cdef bytes out = PyBytes_FromStringAndSize(NULL, self.hash_length)
-        cdef unsigned char inner_hash[48]
-        cdef void *work = self._work_state
-        sha2.copy_state(work, self._inner_state)
-        sha2.update(work, <const unsigned char *>PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m))
-        sha2.finish(work, inner_hash)
-        sha2.copy_state(work, self._outer_state)
-        sha2.update(work, inner_hash, self.hash_length)
-        sha2.finish(work, <unsigned char *>PyBytes_AS_STRING(out))
+        work.copy_from(self._inner)
+        work.update_bytes(msg)
+        work.finish_into(inner)
+        work.copy_from(self._outer)
+        work.update(inner, self.hash_length)
+        work.finish_into(<unsigned char *>PyBytes_AS_STRING(out))
         return out
 
     cdef bytes expand_label(self, label, context, Py_ssize_t length):
@@ -341,29 +302,29 @@ cdef class Transcript:
     def select_hash(self, str hash_name):
         if self._hash is not None:
             raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "transcript hash already chosen")
-        self._hash = _HASH_CONSTRUCTORS[hash_name]()
+        self._hash = HashState(hash_name)
         self.hash_name = hash_name
         for data in self._pending:
-            self._hash.update(data)
+            self._hash.update_bytes(data)
         self._pending = None
 
     cpdef update(self, data):
         if self._hash is None:
             self._pending.append(bytes(data))
         else:
-            self._hash.update(data)
+            self._hash.update_bytes(data)
 
     cpdef bytes digest(self):
         if self._hash is None:
             raise TLSError(INTERNAL_ERROR, "INTERNAL_ERROR", "transcript hash not chosen yet")
-        return self._hash.digest()          # hashlib's digest() leaves the hash running
+        return self._hash.digest()          # a snapshot: the hash goes on
 
     def restart_with_message_hash(self):
         """After a HelloRetryRequest: the transcript so far (ClientHello1) becomes the
         synthetic message_hash message (RFC 8446 section 4.4.1)."""
         cdef bytes h = self.digest()
-        self._hash = _HASH_CONSTRUCTORS[self.hash_name]()
-        self._hash.update(bytes((254, 0, 0, len(h))) + h)
+        self._hash.reset()
+        self._hash.update_bytes(bytes((254, 0, 0, len(h))) + h)
 
     def copy(self):
         cdef Transcript other = Transcript.__new__(Transcript)
@@ -376,6 +337,8 @@ cdef class Transcript:
         return other
 
 
+# HKDF-Extract with no salt keys its HMAC with HashLen zero bytes: those states, per hash.
+_ZERO_SALT_KEYS = {name: HMACKey(bytes(n), name) for name, n in HASH_LENGTHS.items()}
 # Without a PSK the early secret, and the salt derived from it, are constants per hash.
 _EARLY_SECRETS_WITHOUT_PSK = {name: hkdf_extract(name, b"", b"") for name in HASH_LENGTHS}
 _HANDSHAKE_SALTS_WITHOUT_PSK = {
@@ -406,8 +369,8 @@ cdef class KeySchedule:
         self._without_psk = not psk
         if self._without_psk:
             self._set_secret(_EARLY_SECRETS_WITHOUT_PSK[hash_name])
-        else:
-            self._set_secret(hkdf_extract(hash_name, b"", psk))
+        else:           # HKDF-Extract(salt = HashLen zeros, PSK): the salt's states are kept
+            self._set_secret((<HMACKey>_ZERO_SALT_KEYS[hash_name]).mac(psk))
         self._stage = EARLY
 
     cdef _set_secret(self, bytes secret):

@@ -192,10 +192,11 @@ cdef class ServerHandshake:
             raise illegal_parameter(str(err), "BAD_KEY_SHARE") from None
         if not retry:
             self.transcript.select_hash(suite.hash_name)
-        selected = self._resume(hello, raw, extensions)
-        if selected is None and EXT_SIGNATURE_ALGORITHMS not in extensions:
-            raise missing_extension("ClientHello without signature_algorithms")
-        self.transcript.update(raw)
+        selected = self._resume(hello, raw, extensions)    # if taken, the hello is hashed
+        if selected is None:
+            if EXT_SIGNATURE_ALGORITHMS not in extensions:
+                raise missing_extension("ClientHello without signature_algorithms")
+            self.transcript.update(raw)
         self._send_server_flight(hello, group, our_share, shared, selected)
 
     def _choose_parameters(self, hello):
@@ -299,6 +300,8 @@ cdef class ServerHandshake:
                 conn.resumed = False
                 conn.peer_chain = []
                 return None
+            transcript.update(raw[len(raw) - offered.binders_length:])
+            self.transcript = transcript           # the hello, hashed once
             return index
         return None
 
