@@ -427,15 +427,17 @@ def section_tcp(run):
 def section_latency(run):
     s = run.s
     table = Table("5. 64-byte ping-pong round trip over loopback (us; cyssl/stdlib < 1: "
-                  "cyssl is quicker)", ["case", "stdlib us", "cyssl us", "cyssl/stdlib"])
+                  "cyssl is quicker); SSLSocket echo server in a child process or in a thread "
+                  "of this one", ["case", "stdlib us", "cyssl us", "cyssl/stdlib"])
     message = os.urandom(64)
 
-    def socket_body():
+    def socket_body(in_process=True):
         servers, contenders = {}, {}
         try:
             for lib in ("ssl", "cyssl"):
                 client, server = contexts(lib, s.pki)
-                servers[lib] = _peers.ThreadedServer(lib, server, s.timeout)
+                servers[lib] = (_peers.ThreadedServer(lib, server, s.timeout) if in_process
+                                else _peers.ServerProcess(lib, s.pki, s.timeout))
                 tls = _peers.connect(lib, client, servers[lib].port, s.timeout, b"E")
                 contenders[lib] = _peers.ping_fn(tls, message)
             calls = calibrate(contenders, s.target)
@@ -461,14 +463,26 @@ def section_latency(run):
                 run.server_errors("latency", lib + " asyncio", p.errors)
         return latency_row(samples, s.async_pings, calls * s.async_pings)
 
+    def memory_body():
+        contenders = {}
+        for lib in ("ssl", "cyssl"):
+            client, server = contexts(lib, s.pki)
+            pair = handshake_once(lib, client, lib, server).settle()
+            contenders[lib] = _peers.memory_ping_fn(pair, message)
+        calls = calibrate(contenders, s.target)
+        samples = interleaved(contenders, calls, s.rounds)
+        return latency_row(samples, 1, calls)
+
     def latency_row(samples, per_call, per_round):
         return {"stdlib_us": median_time(samples["ssl"]) / per_call * 1e6,
                 "cyssl_us": median_time(samples["cyssl"]) / per_call * 1e6,
                 "cyssl_vs_stdlib": compare(samples, "ssl", "cyssl", cost=True),
                 "round_trips_per_round": per_round}
 
-    for case, body in (("SSLSocket, echo thread", socket_body),
-                       ("asyncio streams", asyncio_body)):
+    for case, body in (("SSLSocket, echo server in another process", lambda: socket_body(False)),
+                       ("SSLSocket, echo thread (one GIL for both ends)", socket_body),
+                       ("asyncio streams", asyncio_body),
+                       ("MemoryBIO pair, no sockets (CPU cost of 2 seals + 2 opens)", memory_body)):
         row = run.case("latency", table, case, body)
         if row:
             table.add(case, "%.1f" % row["stdlib_us"], "%.1f" % row["cyssl_us"],

@@ -162,7 +162,7 @@ cdef class TLSChannel:
             if len <= 0 or len > view.nbytes:
                 len = view.nbytes
         while True:
-            if conn.pending:
+            if conn._app_pending:
                 if buffer is None:
                     return conn.read(len)
                 return conn.read_into(view, len)
@@ -198,7 +198,7 @@ cdef class TLSChannel:
     def write(self, data):
         """Send ``data`` (any bytes-like object); returns the number of bytes taken."""
         self._check_writable()
-        count = memoryview(data).nbytes
+        count = byte_count(data)
         try:
             self.conn.send(data)
         except TLSError as err:
@@ -206,7 +206,7 @@ cdef class TLSChannel:
         self._flush()
         return count
 
-    def _check_writable(self):
+    cdef int _check_writable(self) except -1:
         """Raise what a write gets now, if anything (the handshake runs first)."""
         self._engine()
         if self._failed:
@@ -215,6 +215,7 @@ cdef class TLSChannel:
             self._handshake()
         if self.conn.close_sent:
             raise errors.protocol_is_shutdown()
+        return 0
 
     def _send_failed(self, err):
         """The engine refused to send: the alert it owes goes out; the error to raise."""

@@ -11,7 +11,7 @@ import socket as _socket
 from cpython.bytearray cimport PyByteArray_GET_SIZE
 
 from cyssl import errors
-from cyssl.channel cimport TLSChannel
+from cyssl.channel cimport TLSChannel, byte_count
 from cyssl.tls.errors import TLSError
 
 _recv = _socket.socket.recv
@@ -103,7 +103,7 @@ cdef class SocketChannel(TLSChannel):
             self._write_owed = 0
             return count
         self._check_writable()
-        count = memoryview(data).nbytes
+        count = byte_count(data)
         try:
             self.conn.send(data)
         except TLSError as err:

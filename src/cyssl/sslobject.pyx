@@ -5,13 +5,147 @@
 memory BIOs the outgoing side never blocks, so SSLWantWriteError is never raised
 (asyncio would not catch it); starved reads raise SSLWantReadError.
 """
-from collections import deque
-
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
 
 from cyssl import errors
 from cyssl.channel cimport TLSChannel
+
+
+cdef inline Py_ssize_t _chunk_length(chunk):
+    return PyBytes_GET_SIZE(chunk) if type(chunk) is bytes else PyByteArray_GET_SIZE(chunk)
+
+
+cdef inline char *_chunk_data(chunk):
+    return PyBytes_AS_STRING(chunk) if type(chunk) is bytes else PyByteArray_AS_STRING(chunk)
+
+
+# Smaller written bytes objects are copied into the tail: a queue of many tiny objects
+# would cost more (in memory and in reads that gather them) than copying them does.
+_SHARE_AT_LEAST = 1024
+
+try:
+    from ssl import OP_IGNORE_UNEXPECTED_EOF as _IGNORE_UNEXPECTED_EOF
+except ImportError:
+    _IGNORE_UNEXPECTED_EOF = 0x80
+
+
+cdef class MemoryBIO:
+    """A byte queue, the stdlib's MemoryBIO: write() appends, read() takes.
+
+    Written ``bytes`` are queued by reference (they cannot change), and a read that takes
+    exactly one queued object returns it: a record batch goes from one connection's
+    outgoing BIO to the next one's incoming BIO without being copied. Other buffers
+    (mutable) and small writes are copied into a bytearray at the tail.
+    """
+    # A list of bytes (shared) / bytearray (ours) from _first on; None while empty: an
+    # idle BIO holds nothing. A list with an index, not a deque: cheaper to make for
+    # each small message.
+    cdef list _chunks
+    cdef Py_ssize_t _first
+    cdef Py_ssize_t _head                 # bytes already read from _chunks[_first]
+    cdef Py_ssize_t _pending
+    cdef bint _eof
+
+    def __cinit__(self):
+        self._chunks = None
+        self._first = 0
+        self._head = 0
+        self._pending = 0
+        self._eof = False
+
+    @property
+    def pending(self):
+        return self._pending
+
+    @property
+    def eof(self):
+        """True once write_eof() was called and everything was read."""
+        return self._eof and self._pending == 0
+
+    def read(self, Py_ssize_t size=-1):
+        return self.take(size)
+
+    cdef object take(self, Py_ssize_t size):
+        if size < 0 or size > self._pending:
+            size = self._pending
+        if size == 0:
+            return b""
+        cdef list chunks = self._chunks
+        first = chunks[self._first]
+        cdef Py_ssize_t first_len = _chunk_length(first)
+        if self._head == 0 and size == first_len:     # one whole chunk
+            self._drop_first()
+            self._taken(size)
+            if type(first) is bytes:
+                return first                          # the very object written: no copy
+            return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(first), size)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+        cdef char *dest = PyBytes_AS_STRING(out)
+        cdef Py_ssize_t done = 0, take
+        while done < size:
+            first = chunks[self._first]
+            first_len = _chunk_length(first)
+            take = min(first_len - self._head, size - done)
+            memcpy(dest + done, _chunk_data(first) + self._head, take)
+            done += take
+            self._head += take
+            if self._head == first_len:
+                self._drop_first()
+        self._taken(size)
+        return out
+
+    cdef void _drop_first(self):
+        self._chunks[self._first] = None
+        self._first += 1
+        self._head = 0
+
+    cdef void _taken(self, Py_ssize_t size):
+        self._pending -= size
+        if not self._pending:
+            self._chunks = None
+            self._first = 0
+        elif self._first >= 32 and self._first * 2 >= len(self._chunks):
+            del self._chunks[:self._first]          # a queue that never drains stays short
+            self._first = 0
+
+    def write(self, data):
+        return self.put(data)
+
+    cdef Py_ssize_t put(self, data) except -1:
+        if self._eof:
+            raise errors.ssl_error(None, "cannot write() after write_eof()")
+        cdef Py_ssize_t n
+        if type(data) is bytes:
+            n = PyBytes_GET_SIZE(data)
+            if n >= _SHARE_AT_LEAST:
+                self._queue().append(data)
+                self._pending += n
+                return n
+        else:
+            view = memoryview(data)
+            if not view.c_contiguous:
+                raise BufferError("memoryview: underlying buffer is not C-contiguous")
+            n = view.nbytes
+            data = view
+        if not n:
+            return 0
+        cdef list chunks = self._queue()
+        if len(chunks) > self._first and type(chunks[-1]) is bytearray:    # our own tail
+            chunks[-1] += data
+        else:
+            chunks.append(bytearray(data))
+        self._pending += n
+        return n
+
+    cdef list _queue(self):
+        if self._chunks is None:
+            self._chunks = []
+        return self._chunks
+
+    def write_eof(self):
+        self._eof = True
 
 
 cdef class SSLObject(TLSChannel):
@@ -39,7 +173,9 @@ cdef class SSLObject(TLSChannel):
         return cls(context, server_side, server_hostname, None, session, incoming, outgoing)
 
     cdef int _fill(self) except -1:
-        data = self._incoming.read()
+        incoming = self._incoming
+        data = ((<MemoryBIO>incoming).take(-1) if type(incoming) is MemoryBIO
+                else incoming.read())
         if data:
             self._feed(data)
             return 0
@@ -51,8 +187,13 @@ cdef class SSLObject(TLSChannel):
         raise errors.want_read()
 
     cdef int _flush(self) except -1:
-        if self.conn is not None and self.conn.records.outgoing_size:
-            self._outgoing.write(self.conn.outgoing())
+        if self.conn is None or not self.conn.records.outgoing_size:
+            return 0
+        outgoing = self._outgoing
+        if type(outgoing) is MemoryBIO:
+            (<MemoryBIO>outgoing).put(self.conn.outgoing())
+        else:
+            outgoing.write(self.conn.outgoing())
         return 0
 
     def unwrap(self):
@@ -61,107 +202,3 @@ cdef class SSLObject(TLSChannel):
 
     def __repr__(self):
         return "<cyssl.SSLObject %s>" % ("server" if self.server_side else "client")
-
-
-# Smaller written bytes objects are copied into the tail: a queue of many tiny objects
-# would cost more (in memory and in reads that gather them) than copying them does.
-_SHARE_AT_LEAST = 1024
-
-try:
-    from ssl import OP_IGNORE_UNEXPECTED_EOF as _IGNORE_UNEXPECTED_EOF
-except ImportError:
-    _IGNORE_UNEXPECTED_EOF = 0x80
-
-
-cdef class MemoryBIO:
-    """A byte queue, the stdlib's MemoryBIO: write() appends, read() takes.
-
-    Written ``bytes`` are queued by reference (they cannot change), and a read that takes
-    exactly one queued object returns it: a record batch goes from one connection's
-    outgoing BIO to the next one's incoming BIO without being copied. Other buffers
-    (mutable) and small writes are copied into a bytearray at the tail.
-    """
-    # deque of bytes (shared) / bytearray (ours); None while empty: an idle BIO holds nothing
-    cdef object _chunks
-    cdef Py_ssize_t _head                 # bytes already read from _chunks[0]
-    cdef Py_ssize_t _pending
-    cdef bint _eof
-
-    def __cinit__(self):
-        self._chunks = None
-        self._head = 0
-        self._pending = 0
-        self._eof = False
-
-    @property
-    def pending(self):
-        return self._pending
-
-    @property
-    def eof(self):
-        """True once write_eof() was called and everything was read."""
-        return self._eof and self._pending == 0
-
-    def read(self, Py_ssize_t size=-1):
-        if size < 0 or size > self._pending:
-            size = self._pending
-        if size == 0:
-            return b""
-        chunks = self._chunks
-        first = chunks[0]
-        cdef Py_ssize_t first_len = len(first)
-        if self._head == 0 and size == first_len and type(first) is bytes:
-            chunks.popleft()                      # the very object written: no copy
-            self._taken(size)
-            return first
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-        cdef char *dest = PyBytes_AS_STRING(out)
-        cdef const unsigned char[:] piece
-        cdef Py_ssize_t done = 0, take
-        while done < size:
-            first = chunks[0]
-            piece = first
-            take = min(piece.shape[0] - self._head, size - done)
-            memcpy(dest + done, &piece[self._head], take)
-            done += take
-            self._head += take
-            if self._head == piece.shape[0]:
-                chunks.popleft()
-                self._head = 0
-        self._taken(size)
-        return out
-
-    cdef void _taken(self, Py_ssize_t size):
-        self._pending -= size
-        if not self._pending:
-            self._chunks = None
-
-    def write(self, data):
-        if self._eof:
-            raise errors.ssl_error(None, "cannot write() after write_eof()")
-        cdef Py_ssize_t n
-        if type(data) is bytes and PyBytes_GET_SIZE(data) >= _SHARE_AT_LEAST:
-            n = PyBytes_GET_SIZE(data)
-            self._queue().append(data)
-        else:
-            view = memoryview(data)
-            if not view.c_contiguous:
-                raise BufferError("memoryview: underlying buffer is not C-contiguous")
-            n = view.nbytes
-            if not n:
-                return 0
-            chunks = self._queue()
-            if chunks and type(chunks[-1]) is bytearray:    # our own tail: extend it
-                chunks[-1] += view
-            else:
-                chunks.append(bytearray(view))
-        self._pending += n
-        return n
-
-    cdef object _queue(self):
-        if self._chunks is None:
-            self._chunks = deque()
-        return self._chunks
-
-    def write_eof(self):
-        self._eof = True

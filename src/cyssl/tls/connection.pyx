@@ -20,7 +20,7 @@ from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_m
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
     CHANGE_CIPHER_SPEC, HANDSHAKE
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from libc.string cimport memcpy
 
@@ -30,6 +30,12 @@ KEY_UPDATE_MARGIN = 1 << 16
 # Records that carry nothing (TLS 1.3 CCS, warning alerts, empty application data) are
 # dropped, but not without end: a peer may send this many in a row (OpenSSL allows 32).
 MAX_IGNORED_RECORDS = 32
+
+
+# Received application data up to this size is copied out of the decryption buffer
+# (kept for the next record); larger records hand the buffer over instead.
+cdef enum:
+    SMALL_PAYLOAD = 2048
 
 
 cdef class Connection:
@@ -92,12 +98,17 @@ cdef class Connection:
             if not len(payload):
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
             self._ignored_records = 0
-            # The record layer's decryption buffer becomes ours: no copy.
-            self.records.release_payload()
+            n = len(payload)
+            if n <= SMALL_PAYLOAD:
+                # Copied: cheaper than a new decryption buffer for the next record.
+                payload = bytes(payload)
+            else:
+                # The record layer's decryption buffer becomes ours: no copy.
+                self.records.release_payload()
             if self._app_chunks is None:
                 self._app_chunks = deque()
             self._app_chunks.append(payload)
-            self._app_pending += len(payload)
+            self._app_pending += n
         elif content_type == HANDSHAKE:
             self._hello_seen = True
             self._ignored_records = 0
@@ -199,6 +210,14 @@ cdef class Connection:
         """Up to ``n`` bytes of received application data (all with n < 0); b"" if none."""
         if n < 0 or n > self._app_pending:
             n = self._app_pending
+        if n and self._app_head == 0:
+            first = self._app_chunks[0]
+            if type(first) is bytes and PyBytes_GET_SIZE(first) == n:    # one whole chunk
+                self._app_chunks.popleft()
+                self._app_pending -= n
+                if not self._app_pending:
+                    self._app_chunks = None
+                return first
         cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
         self._take_into(PyBytes_AS_STRING(out), n)
         return out
