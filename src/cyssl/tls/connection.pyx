@@ -32,8 +32,8 @@ KEY_UPDATE_MARGIN = 1 << 16
 MAX_IGNORED_RECORDS = 32
 
 
-# Received application data up to this size is copied out of the decryption buffer
-# (kept for the next record); larger records hand the buffer over instead.
+# Received application data up to this size is copied out of the decryption buffer;
+# larger records hand the buffer over instead.
 cdef enum:
     SMALL_PAYLOAD = 2048
 
@@ -100,7 +100,8 @@ cdef class Connection:
             self._ignored_records = 0
             n = len(payload)
             if n <= SMALL_PAYLOAD:
-                # Copied: cheaper than a new decryption buffer for the next record.
+                # Copied into bytes, which read() can then hand over whole; the
+                # decryption buffer stays with the record layer.
                 payload = bytes(payload)
             else:
                 # The record layer's decryption buffer becomes ours: no copy.
