@@ -30,7 +30,7 @@ cdef class SocketChannel(TLSChannel):
         self._write_owed = 0
 
     cdef int _flush(self) except -1:
-        if self.conn is not None and self.conn.records.outgoing_size:
+        if self.conn is not None and self.conn.records.has_outgoing():
             self._unsent += self.conn.outgoing()
         while PyByteArray_GET_SIZE(self._unsent):
             try:

@@ -37,7 +37,8 @@ cdef class MemoryBIO:
     Written ``bytes`` are queued by reference (they cannot change), and a read that takes
     exactly one queued object returns it: a record batch goes from one connection's
     outgoing BIO to the next one's incoming BIO without being copied. Other buffers
-    (mutable) and small writes are copied into a bytearray at the tail.
+    (mutable), and small bytes written behind others, are copied into a bytearray at
+    the tail.
     """
     # A list of bytes (shared) / bytearray (ours) from _first on; None while empty: an
     # idle BIO holds nothing. A list with an index, not a deque: cheaper to make for
@@ -119,7 +120,8 @@ cdef class MemoryBIO:
         cdef Py_ssize_t n
         if type(data) is bytes:
             n = PyBytes_GET_SIZE(data)
-            if n >= _SHARE_AT_LEAST:
+            if n >= _SHARE_AT_LEAST or (self._chunks is None and n):
+                # Large, or the only chunk (its reader takes it whole): by reference.
                 self._queue().append(data)
                 self._pending += n
                 return n
@@ -132,8 +134,11 @@ cdef class MemoryBIO:
         if not n:
             return 0
         cdef list chunks = self._queue()
-        if len(chunks) > self._first and type(chunks[-1]) is bytearray:    # our own tail
-            chunks[-1] += data
+        tail = chunks[-1] if len(chunks) > self._first else None
+        if type(tail) is bytearray:                             # our own tail: extend it
+            tail += data
+        elif tail is not None and PyBytes_GET_SIZE(tail) < _SHARE_AT_LEAST:
+            chunks[-1] = bytearray(tail) + data                 # a small shared tail: ours now
         else:
             chunks.append(bytearray(data))
         self._pending += n
@@ -187,7 +192,7 @@ cdef class SSLObject(TLSChannel):
         raise errors.want_read()
 
     cdef int _flush(self) except -1:
-        if self.conn is None or not self.conn.records.outgoing_size:
+        if self.conn is None or not self.conn.records.has_outgoing():
             return 0
         outgoing = self._outgoing
         if type(outgoing) is MemoryBIO:

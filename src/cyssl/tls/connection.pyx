@@ -26,7 +26,8 @@ from libc.string cimport memcpy
 
 # Update our write key this many records before the AEAD limit, so a KeyUpdate always
 # fits (RFC 8446 5.5).
-KEY_UPDATE_MARGIN = 1 << 16
+cdef enum:
+    KEY_UPDATE_MARGIN = 1 << 16
 # Records that carry nothing (TLS 1.3 CCS, warning alerts, empty application data) are
 # dropped, but not without end: a peer may send this many in a row (OpenSSL allows 32).
 MAX_IGNORED_RECORDS = 32

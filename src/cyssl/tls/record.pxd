@@ -81,6 +81,7 @@ cdef class RecordLayer:
     cpdef receive(self, data)
     cpdef object next_record(self)
     cpdef release_payload(self)
+    cdef bint has_outgoing(self)
     cpdef write(self, int content_type, data)
     cpdef write_handshake(self, data)
     cdef int _flush_flight(self) except -1

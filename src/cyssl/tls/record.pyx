@@ -293,6 +293,11 @@ cdef class RecordLayer:
             n += PyBytes_GET_SIZE(self._borrowed) - self._borrow_start
         return n
 
+    cdef bint has_outgoing(self):
+        """Whether outgoing_size would be above zero (without making an int)."""
+        return (PyByteArray_GET_SIZE(self._outgoing) > 0 or self._sealed is not None
+                or self._flight is not None)
+
     @property
     def outgoing_size(self):
         """Bytes waiting to be sent (a flight not yet framed counts without its headers)."""
