@@ -33,12 +33,6 @@ cdef enum:
 MAX_IGNORED_RECORDS = 32
 
 
-# Received application data up to this size is copied out of the decryption buffer;
-# larger records hand the buffer over instead.
-cdef enum:
-    SMALL_PAYLOAD = 2048
-
-
 cdef class Connection:
 
     def __cinit__(self, config, bint server_side):
@@ -100,12 +94,8 @@ cdef class Connection:
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
             self._ignored_records = 0
             n = len(payload)
-            if n <= SMALL_PAYLOAD:
-                # Copied into bytes, which read() can then hand over whole; the
-                # decryption buffer stays with the record layer.
-                payload = bytes(payload)
-            else:
-                # The record layer's decryption buffer becomes ours: no copy.
+            if type(payload) is not bytes:
+                # A view of the record layer's decryption buffer: the buffer becomes ours.
                 self.records.release_payload()
             if self._app_chunks is None:
                 self._app_chunks = deque()

@@ -17,6 +17,7 @@ cdef enum RecordSizes:
     TAG_LENGTH = 16
     MIN_PLAIN_BUFFER = 512               # smallest decryption buffer allocated
     SEAL_INTO_BYTES_AT_LEAST = 1024      # writes sealed straight into a bytes object
+    SMALL_PAYLOAD = 2048                 # payloads next_record() copies into bytes
 
 
 cdef class RecordProtection:

@@ -369,7 +369,8 @@ cdef class RecordLayer:
 
     cpdef object next_record(self):
         """The next whole record as ``(content_type, payload)``, or None until more bytes
-        arrive. ``payload`` is a memoryview valid until the next call."""
+        arrive. ``payload`` is bytes (up to SMALL_PAYLOAD) or a memoryview valid until
+        the next call."""
         cdef object owner
         cdef Py_ssize_t avail
         cdef unsigned char* p
@@ -452,6 +453,12 @@ cdef class RecordLayer:
             # RFC 8446 section 5.1: no zero-length handshake (or alert) fragments.
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
                            "zero-length %s record" % CONTENT_TYPES[ctype])
+        if n <= SMALL_PAYLOAD:
+            # A small payload is copied into bytes: cheaper than a view, and the caller
+            # may keep it while our buffer serves the next record.
+            return ctype, PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._plain), n)
+        if self._plain_view is None:
+            self._plain_view = memoryview(self._plain)
         return ctype, self._plain_view[:n]
 
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
@@ -481,7 +488,7 @@ cdef class RecordLayer:
             # Plaintext is never longer than its record; uninitialised, as it is
             # written before it is read.
             self._plain = PyByteArray_FromStringAndSize(NULL, max(length, MIN_PLAIN_BUFFER))
-            self._plain_view = memoryview(self._plain)
+            self._plain_view = None                # made when a payload needs it
         return 0
 
     cpdef write(self, int content_type, data):
