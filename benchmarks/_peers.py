@@ -471,6 +471,13 @@ class ServerProcess:
             self.errors.append(report)
 
 
+def start_server(lib, server_ctx, pki, timeout, in_process):
+    """A loopback server of ``lib``: a thread of this process, or a child process."""
+    if in_process:
+        return ThreadedServer(lib, server_ctx, timeout)
+    return ServerProcess(lib, pki, timeout)
+
+
 def _serve_main(lib, pki, timeout):
     _, server = contexts(lib, pki)
     server_ = ThreadedServer(lib, server, float(timeout))

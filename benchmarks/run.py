@@ -379,8 +379,7 @@ def section_tcp(run):
         try:
             for lib in ("ssl", "cyssl"):
                 client, server = contexts(lib, s.pki)
-                servers[lib] = (_peers.ThreadedServer(lib, server, s.timeout) if in_process
-                                else _peers.ServerProcess(lib, s.pki, s.timeout))
+                servers[lib] = _peers.start_server(lib, server, s.pki, s.timeout, in_process)
                 tls = _peers.sink_connection(lib, client, servers[lib].port, s.timeout,
                                              s.tcp_block)
                 notes.append("%s: %s %s" % (lib, tls.version(), tls.cipher()[0]))
@@ -436,8 +435,7 @@ def section_latency(run):
         try:
             for lib in ("ssl", "cyssl"):
                 client, server = contexts(lib, s.pki)
-                servers[lib] = (_peers.ThreadedServer(lib, server, s.timeout) if in_process
-                                else _peers.ServerProcess(lib, s.pki, s.timeout))
+                servers[lib] = _peers.start_server(lib, server, s.pki, s.timeout, in_process)
                 tls = _peers.connect(lib, client, servers[lib].port, s.timeout, b"E")
                 contenders[lib] = _peers.ping_fn(tls, message)
             calls = calibrate(contenders, s.target)

@@ -123,11 +123,6 @@ def server_config(leaf, *cas, **settings):
                      private_key=leaf.key, **settings)
 
 
-__all__ = ["StdlibPeer", "shuttle", "shuttle_until_cyssl_fails", "shuttle_engines", "stdlib_server_context",
-           "stdlib_client_context", "client_config", "server_config", "trust",
-           "client_connection", "server_connection"]
-
-
 def recv_to_eof(sock):
     """Everything a (TLS) socket delivers until its peer closes."""
     data = b""
@@ -136,3 +131,8 @@ def recv_to_eof(sock):
         if not chunk:
             return data
         data += chunk
+
+
+__all__ = ["StdlibPeer", "shuttle", "shuttle_until_cyssl_fails", "shuttle_engines", "stdlib_server_context",
+           "stdlib_client_context", "client_config", "server_config", "trust",
+           "client_connection", "server_connection", "recv_to_eof"]

@@ -1,13 +1,4 @@
-from cpython.bytes cimport PyBytes_GET_SIZE
-
 from cyssl.tls.connection cimport Connection
-
-
-cdef inline Py_ssize_t byte_count(data) except -1:
-    """len() in bytes of any bytes-like object (bytes without making a memoryview)."""
-    if type(data) is bytes:
-        return PyBytes_GET_SIZE(data)
-    return memoryview(data).nbytes
 
 
 cdef class TLSChannel:
@@ -34,3 +25,4 @@ cdef class TLSChannel:
     cdef object _after_failure(self, int op)
     cdef object _failed_handshake(self)
     cdef int _check_writable(self) except -1
+    cdef Py_ssize_t _send_app_data(self, data) except -1

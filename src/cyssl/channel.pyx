@@ -7,12 +7,20 @@ shutdown, the connection queries) is here once.
 from cyssl import errors
 from cyssl.tls.client13 import client_connection
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
+from cpython.bytes cimport PyBytes_GET_SIZE
 
 from cyssl.tls.connection cimport Connection
 from cyssl.tls.errors import TLSError
 from cyssl.tls.server13 import server_connection
 
 _BITS = {16: 128, 32: 256}
+
+
+cdef inline Py_ssize_t byte_count(data) except -1:
+    """len() in bytes of any bytes-like object (bytes without making a memoryview)."""
+    if type(data) is bytes:
+        return PyBytes_GET_SIZE(data)
+    return memoryview(data).nbytes
 
 # The operations _after_failure answers for.
 cdef enum:
@@ -197,13 +205,19 @@ cdef class TLSChannel:
 
     def write(self, data):
         """Send ``data`` (any bytes-like object); returns the number of bytes taken."""
+        cdef Py_ssize_t count = self._send_app_data(data)
+        self._flush()
+        return count
+
+    cdef Py_ssize_t _send_app_data(self, data) except -1:
+        """Queue ``data`` as application data records, the handshake first if it is due;
+        the number of bytes taken. A refusal sends the alert it owes, then raises."""
         self._check_writable()
-        count = byte_count(data)
+        cdef Py_ssize_t count = byte_count(data)
         try:
             self.conn.send(data)
         except TLSError as err:
             raise self._send_failed(err) from None
-        self._flush()
         return count
 
     cdef int _check_writable(self) except -1:

@@ -12,8 +12,7 @@ import socket as _socket
 from cpython.bytearray cimport PyByteArray_GET_SIZE
 
 from cyssl import errors
-from cyssl.channel cimport TLSChannel, byte_count
-from cyssl.tls.errors import TLSError
+from cyssl.channel cimport TLSChannel
 
 _recv = _socket.socket.recv
 _send = _socket.socket.send
@@ -116,12 +115,7 @@ cdef class SocketChannel(TLSChannel):
             count = self._write_owed
             self._write_owed = 0
             return count
-        self._check_writable()
-        count = byte_count(data)
-        try:
-            self.conn.send(data)
-        except TLSError as err:
-            raise self._send_failed(err) from None
+        count = self._send_app_data(data)
         self._write_owed = count
         self._flush()
         self._write_owed = 0

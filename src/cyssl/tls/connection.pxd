@@ -53,5 +53,6 @@ cdef class Connection:
     cpdef bytes read(self, Py_ssize_t n=*)
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
     cdef int _take_into(self, char* dest, Py_ssize_t n) except -1
+    cdef void _taken(self, Py_ssize_t n)
     cdef object _protection(self, HMACKey secret_key)
     cdef bytes _finished_key(self, bint writing)

@@ -90,10 +90,10 @@ cdef class Connection:
             if payload is None:         # decrypted straight into the reader's buffer
                 self._ignored_records = 0
                 return 0
-            if not len(payload):
+            n = len(payload)
+            if not n:
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
             self._ignored_records = 0
-            n = len(payload)
             if type(payload) is not bytes:
                 # A view of the record layer's decryption buffer: the buffer becomes ours.
                 self.records.release_payload()
@@ -206,9 +206,7 @@ cdef class Connection:
             first = self._app_chunks[0]
             if type(first) is bytes and PyBytes_GET_SIZE(first) == n:    # one whole chunk
                 self._app_chunks.popleft()
-                self._app_pending -= n
-                if not self._app_pending:
-                    self._app_chunks = None
+                self._taken(n)
                 return first
         cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
         self._take_into(PyBytes_AS_STRING(out), n)
@@ -240,10 +238,14 @@ cdef class Connection:
             if self._app_head == chunk.len:
                 self._app_chunks.popleft()
                 self._app_head = 0
+        self._taken(n)
+        return 0
+
+    cdef void _taken(self, Py_ssize_t n):
+        """``n`` bytes of application data were read."""
         self._app_pending -= n
         if not self._app_pending:
             self._app_chunks = None             # an idle connection keeps no queue
-        return 0
 
     @property
     def pending(self):

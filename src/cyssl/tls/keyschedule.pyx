@@ -24,15 +24,15 @@ from cyssl.tls.errors cimport INTERNAL_ERROR
 HASH_LENGTHS = {"sha256": 32, "sha384": 48}
 _HASH_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 _EMPTY_HASHES = {name: ctor(b"").digest() for name, ctor in _HASH_CONSTRUCTORS.items()}
-_BLOCK_SIZES = {"sha256": 64, "sha384": 128}
 
 
-cdef bytes _prepared_key(key, str hash_name):
-    """The HMAC key as RFC 2104 uses it: hashed first if longer than a block."""
+cdef bytes _prepared_key(key, HashState state):
+    """The HMAC key as RFC 2104 uses it for ``state``'s hash: hashed first if longer
+    than a block."""
     cdef bytes k = key if type(key) is bytes else bytes(key)
     cdef HashState h
-    if PyBytes_GET_SIZE(k) > _BLOCK_SIZES[hash_name]:
-        h = HashState(hash_name)
+    if PyBytes_GET_SIZE(k) > state.block_size:
+        h = HashState(state.name)
         h.update_bytes(k)
         return h.digest()
     return k
@@ -51,8 +51,8 @@ cdef int _absorb_padded_key(HashState state, bytes key, unsigned char pad) excep
 
 cdef bytes _hmac(key, msg, str hash_name):
     """HMAC(key, msg) = H((K ^ opad) || H((K ^ ipad) || msg)), for a key used once."""
-    cdef bytes k = _prepared_key(key, hash_name)
     cdef HashState state = HashState(hash_name)
+    cdef bytes k = _prepared_key(key, state)
     cdef unsigned char inner[48]
     cdef bytes out = PyBytes_FromStringAndSize(NULL, state.digest_size)
     _absorb_padded_key(state, k, 0x36)
@@ -71,10 +71,10 @@ cdef class HMACKey:
     hash states after the padded key are computed once and copied for each message."""
 
     def __cinit__(self, key, str hash_name):
-        cdef bytes k = _prepared_key(key, hash_name)
         self._inner = HashState(hash_name)
         self._outer = HashState(hash_name)
         self._work = HashState(hash_name, False)
+        cdef bytes k = _prepared_key(key, self._inner)
         _absorb_padded_key(self._inner, k, 0x36)
         _absorb_padded_key(self._outer, k, 0x5C)
         self.hash_name = hash_name
