@@ -104,3 +104,19 @@ def test_sslsocket_recv_into_gets_everything(pki_files, version):
         tls.sendall(b"x")
     thread.join(10)
     assert got == sent
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_a_queued_record_is_not_overtaken_by_one_that_fits(pki_files, version):
+    """Two records in one batch: the first is too large for the buffer and is queued, so
+    the second, small enough to decrypt into the buffer, must wait behind it."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    theirs.write(b"a" * 3000)
+    theirs.write(b"b")
+    pair.pump()
+    buffer = bytearray(2)
+    got = bytearray()
+    while len(got) < 3001:
+        n = ours.read(2, buffer)
+        got += buffer[:n]
+    assert got == b"a" * 3000 + b"b"

@@ -170,7 +170,7 @@ cdef class TLSChannel:
             if len <= 0 or len > view.nbytes:
                 len = view.nbytes
         while True:
-            if conn._app_pending:
+            if conn.received.size:
                 if buffer is None:
                     return conn.read(len)
                 return conn.read_into(view, len)

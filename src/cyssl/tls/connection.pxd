@@ -1,3 +1,4 @@
+from cyssl.tls.bytequeue cimport ByteQueue
 from cyssl.tls.keyschedule cimport HMACKey
 from cyssl.tls.messages cimport HandshakeBuffer
 from cyssl.tls.record cimport RecordLayer
@@ -10,9 +11,7 @@ cdef class Connection:
     cdef readonly RecordLayer records
     cdef readonly HandshakeBuffer handshake_buffer
     cdef public object handshake              # the role's state machine
-    cdef object _app_chunks                  # deque of received payloads; None when empty
-    cdef Py_ssize_t _app_head                # bytes already read from the first
-    cdef Py_ssize_t _app_pending
+    cdef readonly ByteQueue received         # application data not yet read
     cdef public bint handshake_complete
     cdef public bint app_data_readable
     cdef public bint ccs_allowed
@@ -52,7 +51,5 @@ cdef class Connection:
     cpdef send(self, data)
     cpdef bytes read(self, Py_ssize_t n=*)
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1
-    cdef int _take_into(self, char* dest, Py_ssize_t n) except -1
-    cdef void _taken(self, Py_ssize_t n)
     cdef object _protection(self, HMACKey secret_key)
     cdef bytes _finished_key(self, bint writing)

@@ -8,9 +8,9 @@ failure is raised as TLSError after the alert it calls for has been queued for t
 peer; the connection then stays failed.
 """
 import time
-from collections import deque
 
 from cyssl.tls import keyschedule
+from cyssl.tls.bytequeue cimport ByteQueue
 from cyssl.tls.errors import TLSError, received_alert_reason, alert_name
 from cyssl.tls.errors cimport (CLOSE_NOTIFY, DECODE_ERROR, INTERNAL_ERROR, NO_RENEGOTIATION,
                                UNEXPECTED_MESSAGE, USER_CANCELED)
@@ -20,9 +20,7 @@ from cyssl.tls.messages import encode_key_update, parse_key_update, unexpected_m
 from cyssl.tls.record cimport RecordLayer, RecordProtection, ALERT, APPLICATION_DATA, \
     CHANGE_CIPHER_SPEC, HANDSHAKE
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-from libc.string cimport memcpy
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
 
 # Update our write key this many records before the AEAD limit, so a KeyUpdate always
 # fits (RFC 8446 5.5).
@@ -40,9 +38,7 @@ cdef class Connection:
         self.server_side = server_side
         self.records = RecordLayer()
         self.handshake_buffer = HandshakeBuffer(config.max_handshake_message)
-        self._app_chunks = None
-        self._app_head = 0
-        self._app_pending = 0
+        self.received = ByteQueue()
         self.handshake_complete = False
         self.app_data_readable = False
         self.ccs_allowed = False
@@ -65,13 +61,14 @@ cdef class Connection:
             raise self.error
         if self.close_received:
             return                              # RFC 8446 6.1: data after close_notify is ignored
+        cdef int content_type
         self.records.receive(data)
         try:
             while not self.close_received:
-                record = self.records.next_record()
-                if record is None:
+                payload = self.records.next_payload(&content_type)
+                if not content_type:
                     break
-                self._on_record(record[0], record[1])
+                self._on_record(content_type, payload)
         except TLSError as err:
             self.abort(err)
             raise
@@ -83,6 +80,7 @@ cdef class Connection:
             raise err from exc
 
     cdef int _on_record(self, int content_type, object payload) except -1:
+        cdef Py_ssize_t n
         if content_type == APPLICATION_DATA:
             if not self.app_data_readable:
                 raise unexpected_message("application data before the handshake finished",
@@ -97,10 +95,7 @@ cdef class Connection:
             if type(payload) is not bytes:
                 # A view of the record layer's decryption buffer: the buffer becomes ours.
                 self.records.release_payload()
-            if self._app_chunks is None:
-                self._app_chunks = deque()
-            self._app_chunks.append(payload)
-            self._app_pending += n
+            self.received.append(payload, n)
         elif content_type == HANDSHAKE:
             self._hello_seen = True
             self._ignored_records = 0
@@ -200,17 +195,7 @@ cdef class Connection:
 
     cpdef bytes read(self, Py_ssize_t n=-1):
         """Up to ``n`` bytes of received application data (all with n < 0); b"" if none."""
-        if n < 0 or n > self._app_pending:
-            n = self._app_pending
-        if n and self._app_head == 0:
-            first = self._app_chunks[0]
-            if type(first) is bytes and PyBytes_GET_SIZE(first) == n:    # one whole chunk
-                self._app_chunks.popleft()
-                self._taken(n)
-                return first
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-        self._take_into(PyBytes_AS_STRING(out), n)
-        return out
+        return self.received.take(n)
 
     cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t n) except -1:
         """Copy up to ``n`` bytes of received application data into the writable
@@ -218,39 +203,16 @@ cdef class Connection:
         cdef Py_buffer dest
         PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
         try:
-            n = min(n, dest.len, self._app_pending)
-            self._take_into(<char*>dest.buf, n)
+            n = min(n, dest.len, self.received.size)
+            self.received.take_into(<char*>dest.buf, n)
         finally:
             PyBuffer_Release(&dest)
         return n
 
-    cdef int _take_into(self, char* dest, Py_ssize_t n) except -1:
-        """Move ``n`` (<= pending) bytes of application data, in order, to ``dest``."""
-        cdef Py_buffer chunk
-        cdef Py_ssize_t done = 0, take
-        while done < n:
-            PyObject_GetBuffer(self._app_chunks[0], &chunk, PyBUF_SIMPLE)
-            take = min(chunk.len - self._app_head, n - done)
-            memcpy(dest + done, <char*>chunk.buf + self._app_head, take)
-            PyBuffer_Release(&chunk)
-            done += take
-            self._app_head += take
-            if self._app_head == chunk.len:
-                self._app_chunks.popleft()
-                self._app_head = 0
-        self._taken(n)
-        return 0
-
-    cdef void _taken(self, Py_ssize_t n):
-        """``n`` bytes of application data were read."""
-        self._app_pending -= n
-        if not self._app_pending:
-            self._app_chunks = None             # an idle connection keeps no queue
-
     @property
     def pending(self):
         """Received application data not yet read."""
-        return self._app_pending
+        return self.received.size
 
     def close(self):
         """Send close_notify (half-close: we may still receive)."""

@@ -16,7 +16,6 @@ cdef enum RecordSizes:
     MAX_CIPHERTEXT_TLS12 = 16384 + 2048      # RFC 5246 section 6.2.3
     TAG_LENGTH = 16
     MIN_PLAIN_BUFFER = 512               # smallest decryption buffer allocated
-    SEAL_INTO_BYTES_AT_LEAST = 1024      # writes sealed straight into a bytes object
     SMALL_PAYLOAD = 2048                 # payloads next_record() copies into bytes
 
 
@@ -80,7 +79,7 @@ cdef class RecordLayer:
                                unsigned char* plain, int* ctype, bint protected) except -1
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
-    cpdef object next_record(self)
+    cdef object next_payload(self, int* content_type)
     cpdef release_payload(self)
     cdef bint has_outgoing(self)
     cpdef write(self, int content_type, data)

@@ -367,10 +367,18 @@ cdef class RecordLayer:
         self._unborrow()
         self._incoming += data
 
-    cpdef object next_record(self):
+    def next_record(self):
         """The next whole record as ``(content_type, payload)``, or None until more bytes
         arrive. ``payload`` is bytes (up to SMALL_PAYLOAD) or a memoryview valid until
         the next call."""
+        cdef int content_type
+        payload = self.next_payload(&content_type)
+        return (content_type, payload) if content_type else None
+
+    cdef object next_payload(self, int* content_type):
+        """next_record() without the tuple: the payload, with ``content_type`` set to the
+        record's type, or to 0 when no whole record is buffered yet."""
+        content_type[0] = 0
         cdef object owner
         cdef Py_ssize_t avail
         cdef unsigned char* p
@@ -443,7 +451,8 @@ cdef class RecordLayer:
                 self._direct_delivered = n
                 self._direct = NULL                  # one record: the caller reads it now
                 self._direct_owner = None
-                return APPLICATION_DATA, None
+                content_type[0] = APPLICATION_DATA
+                return None
             # Something else (a post-handshake message, an alert, empty data) goes
             # through our own buffer like any other record.
             self._ensure_plain(length)
@@ -453,13 +462,18 @@ cdef class RecordLayer:
             # RFC 8446 section 5.1: no zero-length handshake (or alert) fragments.
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
                            "zero-length %s record" % CONTENT_TYPES[ctype])
+        content_type[0] = ctype
+        if ctype == APPLICATION_DATA and n > 0 and self._direct != NULL:
+            # This data is queued: a later record must not overtake it into the buffer.
+            self._direct = NULL
+            self._direct_owner = None
         if n <= SMALL_PAYLOAD:
             # A small payload is copied into bytes: cheaper than a view, and the caller
             # may keep it while our buffer serves the next record.
-            return ctype, PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._plain), n)
+            return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._plain), n)
         if self._plain_view is None:
             self._plain_view = memoryview(self._plain)
-        return ctype, self._plain_view[:n]
+        return self._plain_view[:n]
 
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
                                unsigned char* plain, int* ctype, bint protected) except -1:
@@ -495,8 +509,9 @@ cdef class RecordLayer:
         """Frame ``data`` into records of at most ``max_fragment`` bytes, protected when a
         writer is set, appended to the outgoing stream. Empty data makes one empty record.
 
-        A large write into an empty stream is sealed straight into a new bytes object,
-        which ``take_outgoing()`` then hands over without a copy."""
+        A write into an empty stream is sealed straight into a new bytes object, which
+        ``take_outgoing()`` then hands over without a copy; only a second write before
+        that joins the two in the byte stream."""
         cdef Py_buffer src
         cdef Py_ssize_t used, total, records
         cdef bytes sealed
@@ -508,8 +523,7 @@ cdef class RecordLayer:
         try:
             records = max(1, (src.len + self.max_fragment - 1) // self.max_fragment)
             total = src.len + records * overhead
-            if (src.len >= SEAL_INTO_BYTES_AT_LEAST and self._sealed is None
-                    and not PyByteArray_GET_SIZE(self._outgoing)):
+            if self._sealed is None and not PyByteArray_GET_SIZE(self._outgoing):
                 sealed = PyBytes_FromStringAndSize(NULL, total)
                 self._frame(content_type, &src, sealed, <unsigned char*>PyBytes_AS_STRING(sealed))
                 self._sealed = sealed
