@@ -284,3 +284,27 @@ def test_pinned_self_signed_ca_certificate_as_server_certificate(tmp_path):
     with pytest.raises(ssl.SSLCertVerificationError) as info:
         Pair(client, server, hostname="other.example").handshake()
     assert info.value.verify_code == 62
+
+
+def test_read_into_buffers_of_every_kind_as_the_stdlib(pki_files):
+    """read(n, buffer): writable buffers of any item size take bytes; read-only or
+    non-contiguous ones are refused with the stdlib's TypeError."""
+    import array
+    outcomes = {}
+    for lib in (ssl, cyssl):
+        pair = Pair(client_context(pki_files, ssl), server_context(pki_files, lib),
+                    cyssl.MemoryBIO if lib is cyssl else ssl.MemoryBIO)
+        pair.handshake()
+        pair.client.write(b"0123456789")
+        pair.pump()
+        seen = []
+        for buffer in (b"abcd", memoryview(bytearray(8))[::2], "text", array.array("i", [0, 0]),
+                       bytearray(0), bytearray(3)):
+            try:
+                count = pair.server.read(4, buffer)
+                seen.append((count, bytes(buffer)))
+            except TypeError as exc:
+                seen.append(str(exc))
+        outcomes[lib] = seen
+    assert outcomes[cyssl] == outcomes[ssl]
+    assert outcomes[cyssl][0] == "read() argument 2 must be read-write bytes-like object, not bytes"

@@ -15,7 +15,9 @@ cdef class TLSChannel:
 
     cdef Connection _engine(self)
     cdef int _fill(self) except -1
-    cdef Py_ssize_t _fill_into(self, Connection conn, object view, Py_ssize_t room) except -1
+    cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
+                               Py_ssize_t room) except -1
+    cdef bint _may_fill(self, Connection conn) except -1
     cdef int _flush(self) except -1
     cdef int _feed(self, data) except -1
     cdef int _handshake(self) except -1

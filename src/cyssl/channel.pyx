@@ -165,42 +165,54 @@ cdef class TLSChannel:
                 self._handshake()
             except errors.SSLZeroReturnError:
                 return b"" if buffer is None else 0
-        if buffer is not None:
-            view = memoryview(buffer).cast("B")
-            if len <= 0 or len > view.nbytes:
-                len = view.nbytes
-        while True:
-            if conn.received.size:
-                if buffer is None:
+        if buffer is None:
+            while True:
+                if conn.received.size:
                     return conn.read(len)
-                return conn.read_into(view, len)
-            if len == 0:
-                return b"" if buffer is None else 0
-            if conn.close_received and conn.close_sent:
-                raise errors.zero_return()          # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
-            if conn.close_received or self._transport_eof:
-                return b"" if buffer is None else 0
-            if buffer is None:
+                if len == 0:
+                    return b""
+                if not self._may_fill(conn):
+                    return b""
                 self._fill()
-            else:
-                delivered = self._fill_into(conn, view, len)
+        cdef Py_buffer dest
+        try:
+            PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
+        except (BufferError, TypeError):
+            raise TypeError("read() argument 2 must be read-write bytes-like object, not %s"
+                            % type(buffer).__name__) from None
+        try:
+            if len <= 0 or len > dest.len:
+                len = dest.len
+            while True:
+                if conn.received.size:
+                    len = min(len, conn.received.size)
+                    conn.received.take_into(<char*>dest.buf, len)
+                    return len
+                if len == 0 or not self._may_fill(conn):
+                    return 0
+                delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len)
                 if delivered:
                     return delivered
-
-    cdef Py_ssize_t _fill_into(self, Connection conn, object view, Py_ssize_t room) except -1:
-        """_fill(), letting the next application data record be decrypted straight into
-        the caller's buffer (no copy out of ours); the bytes it delivered there."""
-        cdef Py_buffer dest
-        cdef Py_ssize_t delivered = 0
-        PyObject_GetBuffer(view, &dest, PyBUF_WRITABLE)
-        try:
-            conn.records.direct_to(view, <unsigned char*>dest.buf, room)
-            try:
-                self._fill()
-            finally:
-                delivered = conn.records.direct_done()
         finally:
             PyBuffer_Release(&dest)
+
+    cdef bint _may_fill(self, Connection conn) except -1:
+        """Whether a read finding nothing queued should wait for more from the peer (False:
+        it returns end of stream now)."""
+        if conn.close_received and conn.close_sent:
+            raise errors.zero_return()              # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
+        return not (conn.close_received or self._transport_eof)
+
+    cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
+                               Py_ssize_t room) except -1:
+        """_fill(), letting the next application data record be decrypted straight into
+        the caller's buffer (no copy out of ours); the bytes it delivered there."""
+        cdef Py_ssize_t delivered
+        conn.records.direct_to(owner, dest, room)
+        try:
+            self._fill()
+        finally:
+            delivered = conn.records.direct_done()
         return delivered
 
     def write(self, data):

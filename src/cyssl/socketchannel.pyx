@@ -10,6 +10,7 @@ import os
 import socket as _socket
 
 from cpython.bytearray cimport PyByteArray_GET_SIZE
+from cpython.bytes cimport PyBytes_GET_SIZE
 
 from cyssl import errors
 from cyssl.channel cimport TLSChannel
@@ -17,6 +18,7 @@ from cyssl.channel cimport TLSChannel
 _recv = _socket.socket.recv
 _send = _socket.socket.send
 _write = os.write
+_fileno = _socket.socket.fileno
 _WRITE_FIRST = os.name == "posix"          # os.write takes a socket's descriptor there
 
 
@@ -32,30 +34,47 @@ cdef class SocketChannel(TLSChannel):
         self._write_owed = 0
 
     cdef int _flush(self) except -1:
+        cdef Py_ssize_t sent
         if self.conn is not None and self.conn.records.has_outgoing():
-            self._unsent += self.conn.outgoing()
+            out = self.conn.outgoing()
+            if PyByteArray_GET_SIZE(self._unsent):
+                self._unsent += out
+            else:
+                # Nothing left over: send the bytes object itself (no copy into _unsent);
+                # only what the socket does not take is kept.
+                sent = self._send_or_keep(out)
+                if sent == PyBytes_GET_SIZE(out):
+                    return 0
+                self._unsent += memoryview(out)[sent:]
         while PyByteArray_GET_SIZE(self._unsent):
-            try:
-                sent = self._send_some()
-            except BlockingIOError:
-                raise errors.want_write() from None
-            except TimeoutError:
-                raise
-            except OSError as exc:
-                raise self._broken(exc) from None
+            sent = self._send_or_keep(self._unsent)
             del self._unsent[:sent]
         return 0
 
-    cdef object _send_some(self):
-        """Send what the socket takes of _unsent; its count. Write first, as OpenSSL
+    cdef Py_ssize_t _send_or_keep(self, data) except -1:
+        """_send_some(data), its errors in the ssl module's terms. On a would-block or
+        a timeout, bytes of ``data`` not already in _unsent are kept there first."""
+        try:
+            return self._send_some(data)
+        except (BlockingIOError, TimeoutError) as exc:
+            if data is not self._unsent:
+                self._unsent += data
+            if isinstance(exc, BlockingIOError):
+                raise errors.want_write() from None
+            raise
+        except OSError as exc:
+            raise self._broken(exc) from None
+
+    cdef object _send_some(self, data):
+        """Send what the socket takes of ``data``; its count. Write first, as OpenSSL
         does: socket.send on a socket with a timeout polls before every send, and a
         send almost never has to wait."""
         if _WRITE_FIRST:
             try:
-                return _write(self._sock.fileno(), self._unsent)
+                return _write(_fileno(self._sock), data)
             except BlockingIOError:
                 pass
-        return _send(self._sock, self._unsent)          # waits up to the timeout
+        return _send(self._sock, data)                  # waits up to the timeout
 
     cdef int _fill(self) except -1:
         self._flush()
