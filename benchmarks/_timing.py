@@ -16,11 +16,15 @@ def per_call_seconds(fn, calls):
 
 
 def interleaved(contenders, calls, rounds):
-    """Run each contender once per round, ``rounds`` times; per-round seconds per call."""
+    """Run each contender once per round, ``rounds`` times; per-round seconds per call.
+    The order rotates from round to round, so no contender always runs right after the
+    same other one (whose caches and allocations it would inherit)."""
     samples = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
-            samples[name].append(per_call_seconds(fn, calls))
+    names = list(contenders)
+    for index in range(rounds):
+        start = index % len(names)
+        for name in names[start:] + names[:start]:
+            samples[name].append(per_call_seconds(contenders[name], calls))
     return samples
 
 
