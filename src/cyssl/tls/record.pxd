@@ -21,7 +21,8 @@ cdef enum RecordSizes:
 
 cdef class RecordProtection:
     """One direction's AEAD state for one key: seals or opens whole records."""
-    cdef object _encrypt_into
+    cdef object _aead
+    cdef object _encrypt_into                # the AEAD's bound methods, made on first use
     cdef object _decrypt_into
     cdef bytearray _nonce                    # 12 bytes, rewritten per record
     cdef unsigned char* _nonce_ptr

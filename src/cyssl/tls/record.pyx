@@ -57,8 +57,11 @@ cdef class RecordProtection:
 
     def __cinit__(self, suite, key, iv, uint64_t sequence=0):
         aead = suite.aead.new(key)
-        self._encrypt_into = aead.encrypt_into
-        self._decrypt_into = aead.decrypt_into
+        self._aead = aead
+        # Bound when first used: a protection only ever seals or only ever opens, and an
+        # idle connection's memory is counted in bound methods too.
+        self._encrypt_into = None
+        self._decrypt_into = None
         self.suite = suite
         self.tls13 = suite.tls13
         self.explicit_nonce_length = suite.explicit_nonce_length
@@ -68,8 +71,9 @@ cdef class RecordProtection:
         memcpy(self._iv, <const char*>iv_bytes, len(iv_bytes))
         self._nonce = bytearray(12)
         self._nonce_ptr = <unsigned char*>PyByteArray_AS_STRING(self._nonce)
-        self._aad12 = bytearray(13)
-        self._aad12_ptr = <unsigned char*>PyByteArray_AS_STRING(self._aad12)
+        if not self.tls13:              # TLS 1.3's additional data is the record header
+            self._aad12 = bytearray(13)
+            self._aad12_ptr = <unsigned char*>PyByteArray_AS_STRING(self._aad12)
         self._data = Span()
         self._dest = Span()
         self._aad = Span()
@@ -136,6 +140,8 @@ cdef class RecordProtection:
             self._aad.point(self._aad12, <char*>self._aad12_ptr, 13, True)
             self._dest.point(out_owner, <char*>out + HEADER_LENGTH + self.explicit_nonce_length,
                              length + TAG_LENGTH, False)
+        if self._encrypt_into is None:
+            self._encrypt_into = self._aead.encrypt_into
         self._call(self._encrypt_into)
         self._advance()
         return HEADER_LENGTH + body
@@ -168,6 +174,8 @@ cdef class RecordProtection:
                          cipher_length, True)
         self._dest.point(owner, <char*>out, n, False)
         try:
+            if self._decrypt_into is None:
+                self._decrypt_into = self._aead.decrypt_into
             self._call(self._decrypt_into)
         except InvalidTag:
             raise TLSError(BAD_RECORD_MAC, "DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
