@@ -210,3 +210,46 @@ def test_server_accept_and_client_certificates(pki_files):
             assert tls.recv(4) == b"ping"
     server.join()
     assert seen[0]["subjectAltName"] == (("DNS", "client.example"),)
+
+
+@pytest.mark.parametrize("client_lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_sendall_and_recv_into_take_any_buffer_as_the_stdlib(pki_files, client_lib):
+    """sendall() sends bytes, bytearrays, memoryviews and arrays whole (nothing for empty
+    data) and refuses str as the stdlib does; recv_into() without nbytes fills up to the
+    buffer's size in bytes, whatever its item size."""
+    import array
+    received = []
+
+    def collect(tls):
+        while True:
+            data = tls.recv(65536)
+            if not data:
+                break
+            received.append(data)
+            if sum(map(len, received)) >= 7 + 3 + 2 + 8 + 70000:
+                tls.sendall(b"0123456789")
+                break
+
+    server = ServerThread(stdlib_server_ctx(pki_files), collect)
+    with socket.create_connection(server.address, timeout=10) as raw:
+        client_ctx = client_lib.SSLContext(client_lib.PROTOCOL_TLS_CLIENT)
+        client_ctx.load_verify_locations(pki_files.cafile)
+        with client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"")
+            tls.sendall(b"bytes-1")
+            tls.sendall(bytearray(b"ba2"))
+            tls.sendall(memoryview(b"xmv3")[1:3])
+            tls.sendall(array.array("i", [1, 2]))
+            tls.sendall(bytes(70000))
+            with pytest.raises(TypeError):
+                tls.sendall("text")
+            words = array.array("i", [0])                # 4 bytes by nbytes, 1 item
+            assert tls.recv_into(words) == 4 and words.tobytes() == b"0123"
+            rest = bytearray(16)
+            got = 0
+            while got < 6:
+                got += tls.recv_into(memoryview(rest)[got:])
+            assert bytes(rest[:6]) == b"456789"
+    server.join()
+    assert b"".join(received) == (b"bytes-1" + b"ba2" + b"mv" + array.array("i", [1, 2]).tobytes()
+                                  + bytes(70000))

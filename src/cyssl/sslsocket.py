@@ -218,6 +218,12 @@ class SSLSocket(_Base):
             return _plain.sendall(self, data, flags)
         if flags != 0:
             raise ValueError("non-zero flags not allowed in calls to sendall() on %s" % self.__class__)
+        if type(data) is bytes or type(data) is bytearray:
+            # One write takes all of it (sent, or kept for the retry SSLWantWriteError
+            # asks for): the stdlib's loop over views of the data is not needed.
+            if data:
+                self._sslobj.write(data)
+            return
         with memoryview(data) as view, view.cast("B") as octets:
             sent = 0
             while sent < len(octets):
@@ -248,6 +254,8 @@ class SSLSocket(_Base):
         return self.read(buflen)
 
     def recv_into(self, buffer, nbytes=None, flags=0):
+        if nbytes is None and flags == 0 and buffer is not None and self._sslobj is not None:
+            return self.read(0, buffer)         # 0: as much as the buffer holds
         if nbytes is None:
             nbytes = memoryview(buffer).nbytes if buffer is not None else 1024
             nbytes = nbytes or 1024
