@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -270,7 +271,8 @@ def suite_aead(suite_name):
     if "CHACHA20" in suite_name:
         aead = ChaCha20Poly1305(os.urandom(32))
     else:
-        aead = AESGCM(os.urandom(32 if "256" in suite_name else 16))
+        # "AES_256" (TLS 1.3) or "AES256" (TLS 1.2), not the "SHA256" of an AES-128 suite.
+        aead = AESGCM(os.urandom(32 if re.search("AES_?256", suite_name) else 16))
     return aead, os.urandom(12), bytes(5 if suite_name.startswith("TLS_") else 13)
 
 
