@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import traceback
 
 HOST = "localhost"          # the name the certificates carry (and 127.0.0.1)
@@ -113,25 +114,34 @@ class Pair:
         self.c = client_ctx.wrap_bio(self.ci, self.co, server_hostname=HOST, session=session)
         self.s = server_ctx.wrap_bio(self.si, self.so, server_side=True)
 
-    def handshake(self):
-        """Drive both ends to the end of the handshake (at most 8 flights)."""
+    def handshake(self, spent=None):
+        """Drive both ends to the end of the handshake (at most 8 flights). ``spent``, a
+        list of two floats, gathers the seconds inside the client's and the server's
+        ``do_handshake`` calls."""
         c, s, ci, co, si, so = self.c, self.s, self.ci, self.co, self.si, self.so
         want_read = module("ssl").SSLWantReadError
+        clock = time.perf_counter
         client_done = server_done = False
         for _ in range(8):
             if not client_done:
+                start = clock() if spent is not None else 0.0
                 try:
                     c.do_handshake()
                     client_done = True
                 except want_read:
                     pass
+                if spent is not None:
+                    spent[0] += clock() - start
             si.write(co.read())
             if not server_done:
+                start = clock() if spent is not None else 0.0
                 try:
                     s.do_handshake()
                     server_done = True
                 except want_read:
                     pass
+                if spent is not None:
+                    spent[1] += clock() - start
             ci.write(so.read())
             if client_done and server_done:
                 return self
@@ -160,8 +170,8 @@ class Pair:
         return self.c.version(), self.c.cipher()[0], group
 
 
-def handshake_once(client_lib, client_ctx, server_lib, server_ctx, session=None):
-    return Pair(client_lib, client_ctx, server_lib, server_ctx, session).handshake()
+def handshake_once(client_lib, client_ctx, server_lib, server_ctx, session=None, spent=None):
+    return Pair(client_lib, client_ctx, server_lib, server_ctx, session).handshake(spent)
 
 
 def transfer_chunk_fn(pair, chunk):
