@@ -391,7 +391,7 @@ def server_configs():
     if _server_configs is not None:
         return _server_configs
     p = pki()
-    base = dict(certificate_chain=[p.server_der], private_key=p.server_key,
+    base = dict(credentials=[([p.server_der], p.server_key)],
                 ticket_keys=ticket_keys(), now=fixed_clock)
     auth = dict(trust_store=p.trust(), certificate_authorities=[p.root.subject.public_bytes()])
     _server_configs = [
@@ -400,7 +400,7 @@ def server_configs():
         TLSConfig(verify_mode=VERIFY_OPTIONAL, alpn_protocols=[b"h2", b"http/1.1"],
                   record_size_limit=1024, groups=NO_MLKEM, **auth, **base),  # 2 ALPN, RSL
         TLSConfig(versions=[0x0303], verify_mode=VERIFY_OPTIONAL, **auth, **base),  # 3 TLS 1.2
-        TLSConfig(certificate_chain=[p.ed_server_der], private_key=p.ed_server_key,
+        TLSConfig(credentials=[([p.ed_server_der], p.ed_server_key)],
                   ticket_keys=ticket_keys(), now=fixed_clock, server_preference=True,
                   groups=[0x0017, 0x001D], num_tickets=1),                   # 4 Ed25519, HRR
         TLSConfig(versions=[0x0304], middlebox_compatibility=False, num_tickets=0,
@@ -445,7 +445,7 @@ def client_configs():
     p = pki()
     verify = dict(verify_mode=VERIFY_REQUIRED, check_hostname=True, trust_store=p.trust(),
                   now=fixed_clock)
-    cert = dict(certificate_chain=[p.client_der], private_key=p.client_key)
+    cert = dict(credentials=[([p.client_der], p.client_key)])
     configs = [
         TLSConfig(**verify),                                                 # 0 verifying
         TLSConfig(verify_mode=VERIFY_NONE, alpn_protocols=[b"h2", b"http/1.1"],

@@ -119,8 +119,7 @@ class World:
         settings.setdefault("groups", [X25519, SECP256R1])
         settings.setdefault("key_share_groups", [X25519])
         if cert:
-            settings.update(certificate_chain=[self.client_leaf.der()],
-                            private_key=self.client_leaf.key)
+            settings.update(credentials=[([self.client_leaf.der()], self.client_leaf.key)])
         return client_config(self.root, **settings)
 
     def trust(self):

@@ -119,8 +119,7 @@ def client_config(root=None, **settings):
 
 def server_config(leaf, *cas, **settings):
     settings.setdefault("ticket_keys", TicketKeys())
-    return TLSConfig(certificate_chain=[leaf.der()] + [ca.der() for ca in cas],
-                     private_key=leaf.key, **settings)
+    return TLSConfig(credentials=[([leaf.der()] + [ca.der() for ca in cas], leaf.key)], **settings)
 
 
 def recv_to_eof(sock):

@@ -157,6 +157,12 @@ def alpn(*protocols):
     return len(data).to_bytes(2, "big") + data
 
 
+def signing_key(peer):
+    """The private key of the scripted peer's (one) certificate."""
+    (_chain, key), = peer.config.credentials
+    return key
+
+
 def resigned_ske(change_public=None, scheme=None, swap_randoms=False, sign=True):
     """TLS 1.2 ServerKeyExchange with a new point / scheme, signed again with the
     server's key (so that only the change is wrong)."""
@@ -170,7 +176,7 @@ def resigned_ske(change_public=None, scheme=None, swap_randoms=False, sign=True)
         if swap_randoms:
             randoms = peer.handshake.server_random + peer.client_random
         if sign:
-            signature = signatures.sign(peer.config.private_key, old_scheme, randoms + params)
+            signature = signatures.sign(signing_key(peer), old_scheme, randoms + params)
         peer.put(encode_server_key_exchange(params, use, signature))
     return act
 
@@ -182,7 +188,7 @@ def resigned_cv(from_server=None, scheme=None, corrupt=False):
         old_scheme = int.from_bytes(raw[4:6], "big")
         server = (not peer.server_side) if from_server is None else from_server
         data = signatures.certificate_verify_input(peer.handshake.transcript.digest(), server)
-        signature = signatures.sign(peer.config.private_key, old_scheme, data)
+        signature = signatures.sign(signing_key(peer), old_scheme, data)
         if corrupt:
             signature = flip_last(signature)
         use = scheme or old_scheme

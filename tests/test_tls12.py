@@ -90,8 +90,8 @@ def test_alpn_sni_and_client_certificates(tmp_path, root, leaves):
     ctx.sni_callback = lambda obj, name, c: seen.append(name)
     peer = StdlibPeer(ctx, server_side=True)
     conn = client_connection(client_config(root, alpn_protocols=[b"http/1.1"],
-                                           certificate_chain=[client_leaf.der()],
-                                           private_key=client_leaf.key), "localhost")
+                                           credentials=[([client_leaf.der()], client_leaf.key)]),
+                             "localhost")
     shuttle(conn, peer)
     assert conn.alpn_protocol == b"http/1.1" and seen == ["localhost"]
     assert peer.obj.getpeercert()["subjectAltName"] == (("DNS", "client.example"),)

@@ -139,7 +139,7 @@ def test_key_update_before_the_aead_limit(root, leaf):
 def test_post_handshake_client_authentication(root, leaf):
     client_leaf = root.leaf(hosts=("client.example",), client=True, server=False)
     client_cfg = client_config(root, post_handshake_auth=True,
-                               certificate_chain=[client_leaf.der()], private_key=client_leaf.key)
+                               credentials=[([client_leaf.der()], client_leaf.key)])
     server_cfg = server_config(leaf, verify_mode=VERIFY_REQUIRED, trust_store=trust(root))
     server_cfg_no_request = server_cfg.copy(verify_mode=0)
     client, server = connect(client_cfg, server_cfg_no_request)
@@ -166,7 +166,7 @@ def test_record_size_limit(root, leaf):
 
 def test_client_auth_optional_and_required(root, leaf):
     client_leaf = root.leaf(hosts=("client.example",), client=True, server=False)
-    with_cert = client_config(root, certificate_chain=[client_leaf.der()], private_key=client_leaf.key)
+    with_cert = client_config(root, credentials=[([client_leaf.der()], client_leaf.key)])
     required = server_config(leaf, verify_mode=VERIFY_REQUIRED, trust_store=trust(root))
     client, server = connect(with_cert, required)
     assert server.peer_chain == [client_leaf.der()]

@@ -29,8 +29,8 @@ def openssl_server(cli_pki):
 
 def cyssl_client(cli_pki, port, **settings):
     root, client_leaf = cli_pki["root"], cli_pki["client_leaf"]
-    conn = client_connection(client_config(root, certificate_chain=[client_leaf.der()],
-                                           private_key=client_leaf.key, **settings), "localhost")
+    conn = client_connection(client_config(root, credentials=[([client_leaf.der()], client_leaf.key)],
+                                           **settings), "localhost")
     driver = SocketDriver(conn, socket.create_connection(("127.0.0.1", port)))
     driver.until(lambda: conn.handshake_complete)
     return conn, driver

@@ -208,7 +208,7 @@ def test_client_certificates(tmp_path, root, leaves):
     # stdlib server requiring a certificate; cyssl client presents one.
     server_ctx = stdlib_server_context(leaves["ecdsa-p256"], tmp_path, client_ca=root)
     conn, peer = cyssl_client_vs_stdlib(server_ctx, client_config(
-        root, certificate_chain=[client_leaf.der()], private_key=client_leaf.key))
+        root, credentials=[([client_leaf.der()], client_leaf.key)]))
     assert peer.obj.getpeercert()["subjectAltName"] == (("DNS", "client.example"),)
     exchange_data(conn, peer, 10)
     # cyssl server requiring one; the stdlib client presents one.

@@ -14,7 +14,7 @@ import warnings
 
 from cyssl import constants as _c
 from cyssl import errors
-from cyssl.crypto import certs, groups
+from cyssl.crypto import certs, groups, signatures
 from cyssl.crypto.certs import TrustStore
 from cyssl.tls.config import (TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
                               default_tls12_suites, default_tls13_suites, keylog_to_file)
@@ -97,8 +97,7 @@ class SSLContext(_Base):
         if name == "PROTOCOL_TLSv1_2":
             self._minimum_version = self._maximum_version = _c.TLSVersion.TLSv1_2
         self._trust = TrustStore()
-        self._chain = []
-        self._key = None
+        self._credentials = []                  # (DER chain, key), one per key type
         self._alpn = []
         self._tls13_suites = default_tls13_suites()
         self._tls12_ciphers = default_tls12_suites()
@@ -159,8 +158,7 @@ class SSLContext(_Base):
             tls12_suites=list(self._tls12_ciphers),
             tls13_suites=list(self._tls13_suites),
             alpn_protocols=list(self._alpn),
-            certificate_chain=list(self._chain),
-            private_key=self._key,
+            credentials=list(self._credentials),
             verify_mode=_VERIFY[int(self._verify_mode)],
             trust_store=self._trust,
             check_hostname=self._check_hostname,
@@ -363,9 +361,14 @@ class SSLContext(_Base):
             raise errors.ssl_error("PEM_LIB", "PEM lib") from None
         if not certs.key_matches_certificate(key, chain[0]):
             raise errors.ssl_error("KEY_VALUES_MISMATCH", "key values mismatch")
+        # One chain per key type, as OpenSSL: loading an RSA chain beside an ECDSA one
+        # keeps both (the peer's signature schemes choose), a second RSA one replaces
+        # the first.
+        family = signatures.key_family(key)
         with self._lock:
-            self._chain = [certs.der_of(c) for c in chain]
-            self._key = key
+            self._credentials = [c for c in self._credentials
+                                 if signatures.key_family(c[1]) != family]
+            self._credentials.append(([certs.der_of(c) for c in chain], key))
             self._changed()
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):

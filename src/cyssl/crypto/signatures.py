@@ -140,6 +140,27 @@ def choose(private_key, peer_schemes, tls13):
     return None
 
 
+_RANK = {code: rank for rank, code in enumerate(DEFAULT_SCHEMES)}
+
+
+def key_family(key):
+    """"RSA", "EC", "Ed25519" or "Ed448" (None for other keys): the slot a context keeps
+    one certificate in, as OpenSSL keeps one per key type."""
+    return _family_of_type(type(key))
+
+
+def choose_credential(credentials, peer_schemes, tls13):
+    """Of ``credentials`` ((chain, private key) pairs), the one to present to a peer
+    offering ``peer_schemes``, and its scheme: ``(chain, key, scheme)`` for our most
+    preferred scheme the peer offered that one of the keys can make, or None."""
+    best = None
+    for chain, key in credentials:
+        scheme = choose(key, peer_schemes, tls13)
+        if scheme is not None and (best is None or _RANK[scheme] < _RANK[best[2]]):
+            best = (chain, key, scheme)
+    return best
+
+
 def sign(private_key, scheme_code, data):
     """Sign ``data`` with ``scheme_code``. Pick the scheme with ``choose`` first: a scheme the
     key cannot make is a programming error (ValueError)."""

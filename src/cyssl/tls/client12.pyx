@@ -174,12 +174,11 @@ class Client12Handshake(Handshake12):
         self._record(raw)
         conn = self.conn
         config = self.config
-        scheme = None
+        chosen = None
         if self.cert_request is not None:
             _types, schemes, _names = self.cert_request
-            if config.certificate_chain and config.private_key is not None:
-                scheme = signatures.choose(config.private_key, schemes, False)
-            self._send(encode_certificate12(config.certificate_chain if scheme is not None else []))
+            chosen = signatures.choose_credential(config.credentials, schemes, False)
+            self._send(encode_certificate12(chosen[0] if chosen is not None else []))
         self._send(encode_client_key_exchange(self.our_public))
         hash_name = conn.suite.hash_name
         if self.extended_master_secret:
@@ -189,8 +188,9 @@ class Client12Handshake(Handshake12):
             self.master_secret = keyschedule.master_secret12(
                 hash_name, self.pre_master_secret, conn.client_random, self.server_random)
         self.pre_master_secret = None
-        if scheme is not None:
-            signature = signatures.sign(config.private_key, scheme, bytes(self.messages))
+        if chosen is not None:
+            _chain, key, scheme = chosen
+            signature = signatures.sign(key, scheme, bytes(self.messages))
             self._send(encode_certificate_verify(scheme, signature))
         self._derive_keys()
         self._send_finished()

@@ -507,15 +507,13 @@ def send_client_certificate(Connection conn, transcript, request, base_key):
     Certificate when we have no certificate or none that fits the request."""
     context, schemes, _authorities = request
     config = conn.config
-    scheme = None
-    if config.certificate_chain and config.private_key is not None:
-        scheme = signatures.choose(config.private_key, schemes, True)
-    chain = config.certificate_chain if scheme is not None else []
-    message = encode_certificate(context, chain)
+    chosen = signatures.choose_credential(config.credentials, schemes, True)
+    message = encode_certificate(context, chosen[0] if chosen is not None else [])
     conn.send_handshake(message)
     transcript.update(message)
-    if scheme is not None:
+    if chosen is not None:
+        _chain, key, scheme = chosen
         data = signatures.certificate_verify_input(transcript.digest(), False)
-        message = encode_certificate_verify(scheme, signatures.sign(config.private_key, scheme, data))
+        message = encode_certificate_verify(scheme, signatures.sign(key, scheme, data))
         conn.send_handshake(message)
         transcript.update(message)

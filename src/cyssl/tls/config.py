@@ -48,8 +48,9 @@ def default_tls12_suites():
 class TLSConfig:
     """Everything a connection needs to know that is not negotiated.
 
-    certificate_chain: DER certificates, leaf first, with ``private_key`` (a
-    cryptography key): what we present. verify_mode: VERIFY_NONE / OPTIONAL / REQUIRED.
+    credentials: what we present, ``(chain, private key)`` pairs (DER certificates leaf
+    first; a cryptography key), at most one per key type, the peer's signature schemes
+    choosing among them (signatures.choose_credential). verify_mode: VERIFY_NONE / OPTIONAL / REQUIRED.
     trust_store: a crypto.certs.TrustStore. keylog: a callable taking one NSS key-log line.
     """
 
@@ -62,8 +63,7 @@ class TLSConfig:
         self.key_share_groups = [g for g in (0x11EC, 0x001D) if _groups.supported(g)]
         self.signature_schemes = list(_signatures.DEFAULT_SCHEMES)
         self.alpn_protocols = []               # bytes, our preference order
-        self.certificate_chain = []            # DER, leaf first
-        self.private_key = None
+        self.credentials = []                  # (DER chain leaf first, private key) pairs
         self.verify_mode = VERIFY_NONE
         self.trust_store = None
         self.check_hostname = False
@@ -87,13 +87,14 @@ class TLSConfig:
                 raise TypeError("unknown TLSConfig setting %r" % name)
             setattr(self, name, value)
 
-    def key_auth(self):
-        """signatures.key_auth of our certificate key, worked out once per key."""
-        cached = self.__dict__.get("_key_auth")
-        if cached is None or cached[0] is not self.private_key:
-            key = self.private_key
-            cached = (key, _signatures.key_auth(key.public_key() if key is not None else None))
-            self._key_auth = cached
+    def key_auths(self):
+        """signatures.key_auth of each credential's key, in order, worked out once per
+        credential list."""
+        cached = self.__dict__.get("_key_auths")
+        if cached is None or cached[0] is not self.credentials:
+            cached = (self.credentials,
+                      [_signatures.key_auth(key.public_key()) for _chain, key in self.credentials])
+            self._key_auths = cached
         return cached[1]
 
     def copy(self, **changes):

@@ -85,10 +85,10 @@ class Server12Handshake(Handshake12):
     def _choose_suite(self, hello):
         conn = self.conn
         config = self.config
-        key_auth = config.key_auth()
+        key_auths = config.key_auths()
         client_groups = _client_groups(hello.extensions)
         usable = [c for c in config.tls12_suites
-                  if signatures.auth_fits(key_auth, BY_CODE[c].auth, client_groups)]
+                  if any(signatures.auth_fits(a, BY_CODE[c].auth, client_groups) for a in key_auths)]
         if config.server_preference:
             chosen = [c for c in usable if c in hello.cipher_suites]
         else:
@@ -154,7 +154,7 @@ class Server12Handshake(Handshake12):
         conn = self.conn
         config = self.config
         extensions = hello.extensions
-        if not config.certificate_chain or config.private_key is None:
+        if not config.credentials:
             raise handshake_failure("no server certificate configured", "NO_CERTIFICATE_ASSIGNED")
         client_groups = _client_groups(extensions)
         common = [g for g in config.groups if g in TLS12_GROUPS and g in client_groups]
@@ -163,10 +163,16 @@ class Server12Handshake(Handshake12):
         group = common[0]
         client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS]) \
             if EXT_SIGNATURE_ALGORITHMS in extensions else []
-        scheme = signatures.choose(config.private_key, client_schemes, False)
-        if scheme is None:
+        # The credentials that can authenticate the chosen suite (its key type, and for
+        # ECDSA a curve the client named), then the one the client's schemes prefer.
+        auth = conn.suite.auth
+        fitting = [credential for credential, key_auth in zip(config.credentials, config.key_auths())
+                   if signatures.auth_fits(key_auth, auth, client_groups)]
+        chosen = signatures.choose_credential(fitting, client_schemes, False)
+        if chosen is None:
             raise handshake_failure("no signature scheme in common for our certificate",
                                     "NO_SUITABLE_SIGNATURE_ALGORITHM")
+        chain, key, scheme = chosen
         self.session_id = os.urandom(32) if config.session_cache is not None else b""
         extra = []
         if self._tickets_on(hello):
@@ -179,12 +185,12 @@ class Server12Handshake(Handshake12):
         if conn.server_name is not None:
             extra.append((EXT_SERVER_NAME, b""))
         self._server_hello(self.session_id, extra)
-        self._send(encode_certificate12(config.certificate_chain))
+        self._send(encode_certificate12(chain))
         share = groups.GROUPS[group].generate()
         params = ecdhe_params(group, share.public_bytes())
         signed = conn.client_random + self.server_random + params
         self._send(encode_server_key_exchange(params, scheme,
-                                              signatures.sign(config.private_key, scheme, signed)))
+                                              signatures.sign(key, scheme, signed)))
         self.share = share
         conn.group = groups.GROUPS[group]
         if config.verify_mode != VERIFY_NONE:

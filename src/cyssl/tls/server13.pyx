@@ -370,20 +370,21 @@ cdef class ServerHandshake:
         config = self.config
         extensions = hello.extensions
         client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS])
-        if not config.certificate_chain or config.private_key is None:
+        if not config.credentials:
             raise TLSError(HANDSHAKE_FAILURE, "NO_CERTIFICATE_ASSIGNED", "no server certificate configured")
-        scheme = signatures.choose(config.private_key, client_schemes, True)
-        if scheme is None:
+        chosen = signatures.choose_credential(config.credentials, client_schemes, True)
+        if chosen is None:
             raise TLSError(HANDSHAKE_FAILURE, "NO_SUITABLE_SIGNATURE_ALGORITHM",
                            "no signature scheme in common for our certificate")
+        chain, key, scheme = chosen
         # With post-handshake authentication on, the server asks later, on demand, as
         # OpenSSL's SSL_VERIFY_POST_HANDSHAKE does.
         if config.verify_mode != VERIFY_NONE and not config.post_handshake_auth:
             self._send(encode_certificate_request(b"", self._request_extensions()))
             self.requested_certificate = True
-        self._send(encode_certificate(b"", config.certificate_chain))
+        self._send(encode_certificate(b"", chain))
         data = signatures.certificate_verify_input(self.transcript.digest(), True)
-        self._send(encode_certificate_verify(scheme, signatures.sign(config.private_key, scheme, data)))
+        self._send(encode_certificate_verify(scheme, signatures.sign(key, scheme, data)))
 
     def _request_extensions(self):
         extensions = [(EXT_SIGNATURE_ALGORITHMS, encode_u16_list(self.config.signature_schemes))]
