@@ -148,6 +148,16 @@ class SSLContext(_Base):
             raise errors.ssl_error("NO_PROTOCOLS_AVAILABLE", "no protocols available")
         return versions
 
+    def _presented(self, credential):
+        """A chain loaded as its leaf alone goes out with the leaf's issuers from this
+        context's trust store, as OpenSSL completes it (Python leaves
+        SSL_MODE_NO_AUTO_CHAIN off); a chain loaded with intermediates goes as loaded."""
+        chain, key = credential
+        if len(chain) > 1:
+            return credential
+        issuers = self._trust.issuers_of(certs.load_der_certificate(chain[0]))
+        return (chain + [certs.der_of(c) for c in issuers], key) if issuers else credential
+
     def _build_config(self, server_side):
         if server_side and self._protocol == _c.PROTOCOL_TLS_CLIENT:
             raise errors.ssl_error(None, "Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
@@ -158,7 +168,7 @@ class SSLContext(_Base):
             tls12_suites=list(self._tls12_ciphers),
             tls13_suites=list(self._tls13_suites),
             alpn_protocols=list(self._alpn),
-            credentials=list(self._credentials),
+            credentials=[self._presented(credential) for credential in self._credentials],
             verify_mode=_VERIFY[int(self._verify_mode)],
             trust_store=self._trust,
             check_hostname=self._check_hostname,

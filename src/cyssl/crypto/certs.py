@@ -30,7 +30,7 @@ import threading
 import warnings
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
@@ -392,6 +392,21 @@ class TrustStore:
                 self._material = None   # rebuilt on the next verification
         return added
 
+    def issuers_of(self, cert):
+        """The store's certificates leading from ``cert`` up to a root, issuer first and
+        the root included: the chain OpenSSL builds for a certificate of our own loaded
+        without its issuers. Each link is named as the issuer and its key verifies the
+        signature below; empty when the store holds no issuer."""
+        by_subject = self._verification_material().by_subject
+        chain = []
+        while not is_self_signed(cert) and len(chain) < 10:
+            cert = next((c for c in by_subject.get(cert.issuer, ())
+                         if c not in chain and _directly_issued(cert, c)), None)
+            if cert is None:
+                break
+            chain.append(cert)
+        return chain
+
     def _verification_material(self):
         material = self._material
         if material is None:
@@ -401,6 +416,14 @@ class TrustStore:
                         c for c in self._from_directories if c not in self._listed_set])
                 material = self._material
         return material
+
+
+def _directly_issued(cert, issuer):
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
 
 
 def _is_ca_for_stats(cert):
