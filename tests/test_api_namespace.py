@@ -138,6 +138,34 @@ def test_load_cert_chain_variants(pki_files, tmp_path):
     with pytest.raises(ssl.SSLError) as info:
         ctx.load_cert_chain(pki_files.certfile, other_key)
     assert info.value.reason == "KEY_VALUES_MISMATCH"
+
+
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_the_password_is_asked_for_and_checked_only_for_an_encrypted_key(pki_files, tmp_path,
+                                                                          lib):
+    import pki
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_SERVER)
+    encrypted = pki.write_chain(tmp_path, pki_files.leaf, password=b"secret")
+    plain = (pki_files.certfile, pki_files.keyfile)
+    asked = []
+
+    def failing():
+        asked.append(1)
+        raise KeyError("no password here")
+    ctx.load_cert_chain(*plain, password=failing)           # never asked: not encrypted
+    ctx.load_cert_chain(*plain, password=b"x" * 4096)       # never checked either
+    assert not asked
+    for password, exception, message in (
+            (failing, KeyError, "no password here"),
+            (lambda: 42, TypeError, "password callback must return a string"),
+            (b"x" * 1025, ValueError, "password cannot be longer than 1024 bytes"),
+            (lambda: "x" * 1025, ValueError, "password cannot be longer than 1024 bytes")):
+        with pytest.raises(exception) as info:
+            ctx.load_cert_chain(*encrypted, password=password)
+        assert message in str(info.value)
+    with pytest.raises(TypeError, match="password should be a string or callable"):
+        ctx.load_cert_chain(*encrypted, password=42)
+    ctx.load_cert_chain(*encrypted, password=b"s" + b"ecret")
     combined = tmp_path / "combined.pem"
     combined.write_bytes(pki_files.certfile.read_bytes() + pki_files.keyfile.read_bytes())
     ctx.load_cert_chain(combined)
@@ -156,6 +184,40 @@ def test_load_verify_locations_variants(pki_files):
         ctx.load_verify_locations()
     ctx.load_default_certs()
     assert ctx.cert_store_stats()["x509_ca"] >= 1
+
+
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_what_the_trust_store_counts_and_lists_as_ca(pki_files, tmp_path, lib):
+    """As OpenSSL's X509_check_ca: basicConstraints cA, else a self-signed v1
+    certificate or a keyUsage allowing certificate signing; a leaf is loaded but not
+    counted or listed. And cadata without any certificate is an SSLError."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "v1 root")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    v1_root = x509.CertificateBuilder(name, name, key.public_key(), 7, now,
+                                      now + datetime.timedelta(days=1))
+    v1_root._version = x509.Version.v1      # no public way to build a version 1 certificate
+    v1_pem = v1_root.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=pki_files.leaf.cert_pem().decode())     # not a CA
+    assert ctx.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 0}
+    assert ctx.get_ca_certs() == []
+    ctx.load_verify_locations(cadata=v1_pem.decode())
+    ctx.load_verify_locations(cadata=pki_files.root.cert_pem().decode())
+    ctx.load_verify_locations(cadata=pki_files.root.der())                   # already there
+    assert ctx.cert_store_stats() == {"x509": 3, "crl": 0, "x509_ca": 2}
+    assert len(ctx.get_ca_certs()) == 2
+    for cadata, message in (("broken", "no start line: cadata does not contain a certificate"),
+                            (b"broken", "not enough data: cadata does not contain a certificate")):
+        with pytest.raises(ssl.SSLError, match=message):
+            ctx.load_verify_locations(cadata=cadata)
+    for cadata in (object(), "caf\xe9"):
+        with pytest.raises(TypeError):
+            ctx.load_verify_locations(cadata=cadata)
 
 
 def test_context_attributes_exist():

@@ -203,6 +203,35 @@ def test_session_resumption_and_channel_binding(pki_files):
     assert again.client.session_reused and again.server.session_reused
 
 
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_a_session_is_checked_as_the_stdlib_checks_it(pki_files, lib):
+    server = server_context(pki_files)
+    ctx = client_context(pki_files, lib)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    pair = Pair(ctx, server)
+    pair.handshake()
+    session = pair.client.session
+    checks = [  # (how, exception, message), in the stdlib's order of checks
+        (lambda: setattr(pair.client, "session", object()), TypeError, "Value is not a SSLSession."),
+        (lambda: setattr(pair.client, "session", session), ValueError,
+         "Cannot set session after handshake."),
+        (lambda: client_context(pki_files, lib).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
+                                                         server_hostname="localhost",
+                                                         session=session),
+         ValueError, "Session refers to a different SSLContext."),
+        (lambda: setattr(client_context(pki_files, lib).wrap_bio(
+            lib.MemoryBIO(), lib.MemoryBIO(), server_hostname="localhost"), "session", session),
+         ValueError, "Session refers to a different SSLContext."),
+    ]
+    for how, exception, message in checks:
+        with pytest.raises(exception) as info:
+            how()
+        assert str(info.value) == message
+    again = ctx.wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(), server_hostname="localhost",
+                         session=session)
+    assert again.session == session
+
+
 def test_memorybio_semantics():
     bio = cyssl.MemoryBIO()
     assert bio.pending == 0 and not bio.eof

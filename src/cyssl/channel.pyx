@@ -39,11 +39,13 @@ cdef class TLSChannel:
             server_hostname = bytes(server_hostname).decode("ascii")
         self._server_hostname = server_hostname
         self.owner = owner
-        self._session = session
+        self._session = None
         self._handshake_done = False
         self._transport_eof = False
         self._failed = False
         self._close_reported = False
+        if session is not None:
+            self.session = session          # checked as the setter checks it, as the stdlib does
 
     # Transport (subclasses) --------------------------------------------------
 

@@ -51,6 +51,34 @@ def _protocol_name(protocol):
     return None
 
 
+PEM_BUFSIZE = 1024        # OpenSSL's password buffer, which bounds the stdlib's passwords
+
+
+class _PasswordError(Exception):
+    """What getting the password raised, to be re-raised as is (not as "PEM lib")."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+def _password_for_key(password):
+    """load_cert_chain's ``password`` (bytes, str or a callable returning one), asked for
+    only once the key turns out to be encrypted and checked then, as the stdlib's OpenSSL
+    password callback does."""
+    try:
+        value = password() if callable(password) else password
+        if not isinstance(value, (str, bytes, bytearray)):
+            raise TypeError("password callback must return a string")
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        if len(value) > PEM_BUFSIZE:
+            raise ValueError("password cannot be longer than %d bytes" % PEM_BUFSIZE)
+    except Exception as error:
+        raise _PasswordError(error) from None
+    return value
+
+
 class SSLContext(_Base):
     """An SSLContext holds TLS configuration: certificates, trust, verification and
     protocol choices, shared by the connections made from it."""
@@ -351,22 +379,18 @@ class SSLContext(_Base):
         """The certificate chain (leaf first) and private key this side presents."""
         cert_data = _read(certfile)
         key_data = _read(keyfile) if keyfile is not None else cert_data
-        if callable(password):
-            password = password()
-            if not isinstance(password, (str, bytes, bytearray)):
-                raise TypeError("password callback must return a string")
-        elif password is not None and not isinstance(password, (str, bytes, bytearray)):
+        if not (password is None or callable(password)
+                or isinstance(password, (str, bytes, bytearray))):
             raise TypeError("password should be a string or callable")
-        if isinstance(password, str):
-            password = password.encode("utf-8")
-        if password is not None and len(password) > 1024 * 1024:
-            raise ValueError("password cannot be longer than 1024 * 1024 bytes")
         try:
             chain = certs.load_pem_certificates(cert_data)
         except ValueError:
             raise errors.ssl_error("PEM_LIB", "PEM lib") from None
         try:
-            key = certs.load_private_key(key_data, password)
+            key = certs.load_private_key(key_data, None if password is None
+                                         else functools.partial(_password_for_key, password))
+        except _PasswordError as failure:
+            raise failure.error from None
         except (ValueError, TypeError):
             raise errors.ssl_error("PEM_LIB", "PEM lib") from None
         if not certs.key_matches_certificate(key, chain[0]):
@@ -394,15 +418,23 @@ class SSLContext(_Base):
             if capath is not None:
                 self._trust.add_directory(os.fsdecode(capath))
             if cadata is not None:
-                if isinstance(cadata, str):
-                    added = self._trust.add_pem(cadata.encode("ascii"))
-                elif isinstance(cadata, (bytes, bytearray, memoryview)):
-                    added = self._trust.add_der(bytes(cadata))
-                else:
-                    raise TypeError("cadata should be an ASCII string or a bytes-like object")
-                if not added and not len(self._trust):
-                    raise errors.ssl_error("NO_CERTIFICATE_OR_CRL_FOUND", "no certificate or crl found")
+                self._load_cadata(cadata)
             self._changed()
+
+    def _load_cadata(self, cadata):
+        """PEM text or DER bytes; as the stdlib, an error only when no certificate at all
+        is found (one already in the store counts as found)."""
+        if isinstance(cadata, str) and cadata.isascii():
+            add, data, failure = self._trust.add_pem, cadata.encode("ascii"), "no start line"
+        elif isinstance(cadata, (bytes, bytearray, memoryview)):
+            add, data, failure = self._trust.add_der, bytes(cadata), "not enough data"
+        else:
+            raise TypeError("cadata should be an ASCII string or a bytes-like object")
+        try:
+            add(data)
+        except ValueError:
+            raise errors.ssl_error(None, failure + ": cadata does not contain a certificate") \
+                from None
 
     def load_default_certs(self, purpose=_c.Purpose.SERVER_AUTH):
         if purpose not in (_c.Purpose.SERVER_AUTH, _c.Purpose.CLIENT_AUTH):
@@ -420,13 +452,12 @@ class SSLContext(_Base):
 
     def get_ca_certs(self, binary_form=False):
         from cyssl.crypto.peercert import decode_certificate
-        ders = [certs.der_of(c) for c in self._trust.anchors()]
+        # As the stdlib: the loaded certificates OpenSSL's X509_check_ca accepts.
+        ders = [certs.der_of(c) for c in self._trust.anchors() if certs.is_ca(c)]
         return ders if binary_form else [decode_certificate(d) for d in ders]
 
     def cert_store_stats(self):
-        anchors = self._trust.anchors()
-        ca = sum(1 for c in anchors if certs.is_ca(c))
-        return {"x509_ca": ca, "crl": 0, "x509": len(anchors)}
+        return self._trust.stats()
 
     def load_dh_params(self, path):
         _read(path)                      # accepted (and checked readable); FFDHE is never used

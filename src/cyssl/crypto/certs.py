@@ -206,11 +206,20 @@ def der_of(cert):
 
 
 def is_ca(cert):
-    """Whether the certificate says it is a CA (basicConstraints cA=TRUE)."""
+    """OpenSSL's X509_check_ca, by which the stdlib's cert_store_stats counts and
+    get_ca_certs lists: a keyUsage, when present, must allow certificate signing; then
+    basicConstraints decides when present; without it a self-signed version 1
+    certificate, or one whose keyUsage allows certificate signing, counts."""
     try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except (x509.ExtensionNotFound, ValueError):
+        usage = extension(cert, x509.KeyUsage)
+        constraints = extension(cert, x509.BasicConstraints)
+    except ValueError:
         return False
+    if usage is not None and not usage.key_cert_sign:
+        return False
+    if constraints is not None:
+        return constraints.ca
+    return (cert.version == x509.Version.v1 and is_self_signed(cert)) or usage is not None
 
 
 def key_matches_certificate(key, cert):
@@ -368,7 +377,7 @@ class TrustStore:
     def stats(self):
         """Counts as SSLContext.cert_store_stats() reports them."""
         listed = self._listed
-        cas = sum(1 for cert in listed if _is_ca_for_stats(cert))
+        cas = sum(1 for cert in listed if is_ca(cert))
         return {"x509": len(listed), "crl": 0, "x509_ca": cas}
 
     def __len__(self):
@@ -424,14 +433,6 @@ def _directly_issued(cert, issuer):
         return True
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
-
-
-def _is_ca_for_stats(cert):
-    try:
-        constraints = extension(cert, x509.BasicConstraints)
-    except ValueError:
-        return False
-    return constraints is not None and constraints.ca
 
 
 # ------------------------------------------------------------ host names
