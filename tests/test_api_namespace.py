@@ -220,6 +220,22 @@ def test_what_the_trust_store_counts_and_lists_as_ca(pki_files, tmp_path, lib):
             ctx.load_verify_locations(cadata=cadata)
 
 
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_capath_certificates_are_listed_once_a_handshake_used_them(pki_files, tmp_path, lib):
+    import subprocess
+    from test_api_sslobject import Pair, server_context
+    subject_hash = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in",
+                                   str(pki_files.cafile)], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    (tmp_path / (subject_hash + ".0")).write_bytes(pki_files.root.cert_pem())   # c_rehash style
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(capath=str(tmp_path))
+    assert ctx.get_ca_certs() == [] and ctx.cert_store_stats()["x509"] == 0
+    Pair(ctx, server_context(pki_files)).handshake()
+    assert ctx.get_ca_certs(binary_form=True) == [pki_files.root.der()]
+    assert ctx.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 1}
+
+
 def test_context_attributes_exist():
     ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
     assert ctx.post_handshake_auth is False

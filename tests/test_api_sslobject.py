@@ -232,6 +232,17 @@ def test_a_session_is_checked_as_the_stdlib_checks_it(pki_files, lib):
     assert again.session == session
 
 
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_the_object_behind_an_sslobject_names_it_as_owner(pki_files, lib):
+    sslobj = client_context(pki_files, lib).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
+                                                     server_hostname="localhost")
+    assert sslobj._sslobj.owner is sslobj
+    assert sslobj.cipher() is None and sslobj.version() is None
+    assert sslobj.shared_ciphers() is None and sslobj.get_channel_binding("tls-unique") is None
+    with pytest.raises(ValueError):
+        sslobj.getpeercert()
+
+
 def test_memorybio_semantics():
     bio = cyssl.MemoryBIO()
     assert bio.pending == 0 and not bio.eof

@@ -23,7 +23,7 @@ RUNNER = Path(__file__).resolve().parent / "cpython_test_ssl" / "run.py"
 # not_applicable.txt was written against this Python's test_ssl; other versions have
 # other tests, so there the figures are reported but not held to the floor.
 CALIBRATED_FOR = (3, 11)
-MIN_PASS_RATE = 97.5           # percent of applicable tests; measured 97.9 (137 of 140)
+MIN_PASS_RATE = 99.0           # percent of applicable tests; measured 99.3 (139 of 140)
 TARGET_PASS_RATE = 90.0        # the goal, reported alongside
 
 

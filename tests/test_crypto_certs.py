@@ -538,10 +538,12 @@ def test_store_add_directory(tmp_path, root, inter):
     store = TrustStore()
     assert store.add_directory(tmp_path) == 2
     assert store.add_directory(tmp_path) == 0
-    # Like the stdlib's capath: used for verification, not listed.
+    # Like the stdlib's capath: used for verification, listed only once a verification
+    # looked one up (OpenSSL then has it in the store).
     assert len(store) == 0 and store.anchors() == []
     leaf = inter.leaf()
     assert verify_chain(leaf.cert, [inter.cert], store, server_name="localhost")[-1] == root.cert
+    assert store.anchors() == [root.cert] and store.stats()["x509_ca"] == 1
     with pytest.raises(NotADirectoryError):
         store.add_directory(tmp_path / "1a2b3c4d.0")
 

@@ -6,7 +6,7 @@ cdef class TLSChannel:
     cdef readonly Connection conn
     cdef readonly bint server_side
     cdef object _server_hostname
-    cdef public object owner
+    cdef object _owner                    # None: this object is its own owner
     cdef object _session
     cdef bint _handshake_done
     cdef bint _transport_eof

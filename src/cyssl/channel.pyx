@@ -38,7 +38,7 @@ cdef class TLSChannel:
         if server_hostname is not None and not isinstance(server_hostname, str):
             server_hostname = bytes(server_hostname).decode("ascii")
         self._server_hostname = server_hostname
-        self.owner = owner
+        self._owner = owner
         self._session = None
         self._handshake_done = False
         self._transport_eof = False
@@ -383,6 +383,17 @@ cdef class TLSChannel:
         self._session = value
 
     @property
+    def owner(self):
+        """The object the stdlib's callbacks see as this connection: the SSLSocket or the
+        stdlib SSLObject shell wrapping us, else this object itself (a cyssl SSLObject is
+        its own wrapper: ``sslobj._sslobj.owner is sslobj``, as with the stdlib's)."""
+        return self._owner if self._owner is not None else self
+
+    @owner.setter
+    def owner(self, value):
+        self._owner = value
+
+    @property
     def _sslobj(self):
         """The stdlib's SSLObject keeps its C object here; some code reaches for it."""
         return self
@@ -398,7 +409,7 @@ def _servername_callback(conn, name):
     channel = conn.owner
     context = channel.context
     callback = context.sni_callback
-    target = channel.owner if channel.owner is not None else channel
+    target = channel.owner
     try:
         result = callback(target, name, context)
     except Exception:

@@ -363,7 +363,8 @@ class TrustStore:
         """A capath directory: c_rehash-style ``hash.N`` files and ``*.pem`` /
         ``*.crt`` / ``*.cer``, read now (cached per process by mtime; later changes
         need a new call). Like the stdlib, which only reads these files on lookup,
-        they are used for verification but not listed by anchors() or len().
+        they are used for verification but listed by anchors() and len() only once a
+        verification has looked one up.
         Returns how many new certificates the directory provided."""
         path = os.fspath(path)
         if not os.path.isdir(path):
@@ -415,6 +416,21 @@ class TrustStore:
                 break
             chain.append(cert)
         return chain
+
+    def _looked_up(self, certificates):
+        """A verification looked for the issuers of ``certificates``: the capath
+        certificates it found that way are listed from now on, as OpenSSL's hashed
+        directory lookup loads them into the store, where get_ca_certs and
+        cert_store_stats see them."""
+        if not self._from_directories:
+            return
+        by_subject = self._verification_material().by_subject
+        with self._lock:
+            for cert in certificates:
+                for issuer in by_subject.get(cert.issuer, ()):
+                    if issuer not in self._listed_set:
+                        self._listed.append(issuer)
+                        self._listed_set.add(issuer)
 
     def _verification_material(self):
         material = self._material
@@ -573,6 +589,7 @@ def verify_chain(leaf, intermediates, store, *, server_name, purpose="server", n
     material = store._verification_material()
     if leaf in material.members:
         return _trusted_leaf(leaf, server_name, purpose, when, check_common_name)
+    chain = []
     try:
         chain = _verify(leaf, intermediates, material, server_name, purpose, when,
                         partial_chain, check_common_name)
@@ -582,6 +599,8 @@ def verify_chain(leaf, intermediates, store, *, server_name, purpose="server", n
         name_matches = functools.partial(match_hostname, leaf, server_name, check_common_name)
         raise explain(failure, leaf, intermediates, material, server_name, purpose, when,
                       partial_chain, name_matches) from None
+    finally:
+        store._looked_up([leaf] + intermediates + chain)
     return chain
 
 
