@@ -1,7 +1,9 @@
 """A context holds one certificate chain per key type, as OpenSSL does: load_cert_chain
 with an RSA chain beside an ECDSA one keeps both, and each handshake presents the one the
 peer can verify (its TLS 1.2 suite, its signature schemes); a second chain of the same
-type replaces the first. Checked against the stdlib (OpenSSL) as the peer."""
+type replaces the first. Checked against the stdlib (OpenSSL) in the same process and
+the openssl command line (s_client) as peers."""
+import socket
 import ssl
 
 import pytest
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import cyssl
 import pki
+from openssl_cli import OPENSSL, OpenSSLProcess, SocketDriver
 from peers import client_config, client_connection, server_connection, shuttle_engines
 from test_api_sslobject import Pair
 from cyssl.tls.config import TLSConfig
@@ -145,3 +148,34 @@ def test_the_stdlib_behaves_alike(dual):
                     server_with(dual, "ecdsa", "rsa", lib=ssl))
         pair.handshake()
         assert isinstance(presented(pair).public_key(), key_class)
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="no openssl command line")
+@pytest.mark.parametrize("client_args, expected_bits", [
+    (["-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256"], 2048),
+    (["-tls1_3", "-sigalgs", "ecdsa_secp256r1_sha256"], 256),
+    (["-tls1_3"], 256),                                        # both offered: ECDSA first
+    (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], 2048),
+    (["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"], 256),
+], ids=["tls1.3-rsa-pss", "tls1.3-ecdsa", "tls1.3-both", "tls1.2-rsa", "tls1.2-ecdsa"])
+def test_openssl_s_client_gets_the_chain_it_can_verify(dual, client_args, expected_bits):
+    root, leaves, _files, cafile = dual
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(10)
+    client = OpenSSLProcess(["s_client", "-connect", "127.0.0.1:%d" % listener.getsockname()[1],
+                             "-servername", "localhost", "-CAfile", str(cafile)] + client_args)
+    try:
+        sock, _ = listener.accept()
+        conn = server_connection(TLSConfig(
+            credentials=[([leaves["ecdsa"].der()], leaves["ecdsa"].key),
+                         ([leaves["rsa"].der()], leaves["rsa"].key)], ticket_keys=TicketKeys()))
+        driver = SocketDriver(conn, sock)
+        driver.until(lambda: conn.handshake_complete)
+        output = client.read_until("Verify return code: 0").decode()
+        assert "Server public key is %d bit" % expected_bits in output, output
+        sock.close()
+    finally:
+        client.close()
+        listener.close()
