@@ -412,6 +412,9 @@ def server_configs():
     ]
     _server_configs.append(TLSConfig(servername_callback=_servername_callback,
                                      groups=NO_MLKEM, **base))               # 8 SNI callback
+    _server_configs.append(TLSConfig(
+        credentials=[([p.server_der], p.server_key), ([p.ed_server_der], p.ed_server_key)],
+        ticket_keys=ticket_keys(), now=fixed_clock, groups=NO_MLKEM))    # 9 two chains
     return _server_configs
 
 

@@ -31,6 +31,7 @@ PAIRS = [
     (6, 3, "tls12-relaxed"), (7, 7, "tls13-resumed"), (8, 3, "tls12-resumed"),
     (0, 3, "tls12-server-only"), (3, 0, "tls12-client-only"), (6, 6, "tls12-cert-missing"),
     (1, 0, "tls13-verify-none"), (0, 8, "tls13-sni-callback"), (3, 8, "tls12-sni-callback"),
+    (0, 9, "tls13-two-chains"), (3, 9, "tls12-two-chains"),
 ]
 
 
