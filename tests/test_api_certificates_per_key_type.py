@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import cyssl
 import pki
 from openssl_cli import OPENSSL, OpenSSLProcess, SocketDriver
-from peers import client_config, client_connection, server_connection, shuttle_engines
+from peers import (StdlibPeer, client_config, client_connection, server_connection, shuttle,
+                   shuttle_engines)
 from test_api_sslobject import Pair
 from cyssl.tls.config import TLSConfig
 from cyssl.tls.errors import TLSError
@@ -127,6 +128,32 @@ def test_no_chain_the_client_can_verify_is_a_handshake_failure(dual):
         connect_engines(client_config(root, signature_schemes=[0x0804]), server)
     assert (info.value.alert_name, info.value.reason) == ("handshake_failure",
                                                           "NO_SUITABLE_SIGNATURE_ALGORITHM")
+
+
+@pytest.mark.parametrize("versions", [[0x0304], [0x0303]], ids=["tls1.3", "tls1.2"])
+@pytest.mark.parametrize("schemes", [[0x0201], [0x0804], [0x0403]],
+                         ids=["none-known", "rsa-pss-only", "ecdsa-only"])
+@pytest.mark.parametrize("names", [("ecdsa",), ("ecdsa", "rsa")], ids=["ecdsa", "ecdsa+rsa"])
+def test_the_client_schemes_choose_as_with_the_stdlib(dual, versions, schemes, names):
+    """One client (cyssl's engine, offering ECDHE-ECDSA before ECDHE-RSA and only
+    ``schemes``) against a cyssl and a stdlib server holding the same chains: the same
+    suite, or a failure for the same reason (none known: NO_SHARED_SIGNATURE_ALGORITHMS;
+    none our keys can make: NO_SUITABLE_SIGNATURE_ALGORITHM in TLS 1.3, NO_SHARED_CIPHER
+    in TLS 1.2, whose suites are ruled out by key type first)."""
+    root = dual[0]
+    outcomes = {}
+    for lib in (cyssl, ssl):
+        peer = StdlibPeer(server_with(dual, *names, lib=lib), server_side=True)
+        conn = client_connection(client_config(root, versions=versions, signature_schemes=schemes,
+                                               tls12_suites=[0xC02B, 0xC02F]), "localhost")
+        try:
+            shuttle(conn, peer)
+            outcomes[lib.__name__] = peer.obj.cipher()[0]
+        except ssl.SSLError as err:                 # the server's own failure
+            outcomes[lib.__name__] = err.reason
+        except TLSError:                            # ours, after the server's alert
+            outcomes[lib.__name__] = "client saw " + str(conn.error)
+    assert outcomes["cyssl"] == outcomes["ssl"], outcomes
 
 
 def test_a_second_chain_of_the_same_type_replaces_the_first(dual):

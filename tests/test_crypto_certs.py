@@ -548,6 +548,25 @@ def test_store_add_directory(tmp_path, root, inter):
         store.add_directory(tmp_path / "1a2b3c4d.0")
 
 
+def test_a_malformed_issuer_name_with_a_capath_store_is_still_a_verification_error(tmp_path,
+                                                                                    root, inter):
+    # A peer certificate whose issuer name is not valid UTF-8 parses, but reading
+    # .issuer raises ValueError; recording the lookups of a capath store must not
+    # turn the CertificateError into that.
+    leaf = inter.leaf()
+    der = leaf.der()
+    name = "cyssl test intermediate".encode()
+    assert der.count(name) == 1                       # the issuer name only
+    bad = x509.load_der_x509_certificate(der.replace(name, b"\xff" * len(name)))
+    with pytest.raises(ValueError):
+        bad.issuer
+    (tmp_path / "root.pem").write_bytes(root.cert_pem())
+    store = TrustStore()
+    store.add_directory(tmp_path)
+    with pytest.raises(CertificateError):
+        verify_chain(bad, [inter.cert], store, server_name="localhost")
+
+
 def test_store_changes_take_effect(root, inter):
     store = TrustStore()
     leaf = inter.leaf()

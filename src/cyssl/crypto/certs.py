@@ -408,13 +408,16 @@ class TrustStore:
         without its issuers. Each link is named as the issuer and its key verifies the
         signature below; empty when the store holds no issuer."""
         by_subject = self._verification_material().by_subject
-        chain = []
-        while not is_self_signed(cert) and len(chain) < 10:
-            cert = next((c for c in by_subject.get(cert.issuer, ())
-                         if c not in chain and _directly_issued(cert, c)), None)
-            if cert is None:
-                break
-            chain.append(cert)
+        leaf, chain = cert, []
+        try:
+            while not is_self_signed(cert) and len(chain) < 10:
+                cert = next((c for c in by_subject.get(cert.issuer, ())
+                             if c != leaf and c not in chain and _directly_issued(cert, c)), None)
+                if cert is None:
+                    break
+                chain.append(cert)
+        except ValueError:      # a malformed name: the chain ends there
+            pass
         return chain
 
     def _looked_up(self, certificates):
@@ -427,7 +430,11 @@ class TrustStore:
         by_subject = self._verification_material().by_subject
         with self._lock:
             for cert in certificates:
-                for issuer in by_subject.get(cert.issuer, ()):
+                try:
+                    issuer_name = cert.issuer
+                except ValueError:      # a peer's malformed name: the verifier reports it
+                    continue
+                for issuer in by_subject.get(issuer_name, ()):
                     if issuer not in self._listed_set:
                         self._listed.append(issuer)
                         self._listed_set.add(issuer)

@@ -83,12 +83,24 @@ class Server12Handshake(Handshake12):
         self._full_handshake(hello)
 
     def _choose_suite(self, hello):
+        """A suite both offer that one of our credentials can authenticate: its key type,
+        for ECDSA a curve the client named, and a signature scheme the client offered
+        (so with an RSA and an ECDSA chain, a client verifying only RSA signatures gets
+        an ECDHE-RSA suite, as from OpenSSL)."""
         conn = self.conn
         config = self.config
-        key_auths = config.key_auths()
         client_groups = _client_groups(hello.extensions)
+        extensions = hello.extensions
+        auths = config.key_auths()
+        if EXT_SIGNATURE_ALGORITHMS in extensions:
+            client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS])
+            if not any(code in signatures.SCHEMES for code in client_schemes):
+                raise handshake_failure("no signature scheme in common",
+                                        "NO_SHARED_SIGNATURE_ALGORITHMS")
+            auths = [a for a, (_chain, key) in zip(auths, config.credentials)
+                     if signatures.choose(key, client_schemes, False) is not None]
         usable = [c for c in config.tls12_suites
-                  if any(signatures.auth_fits(a, BY_CODE[c].auth, client_groups) for a in key_auths)]
+                  if any(signatures.auth_fits(a, BY_CODE[c].auth, client_groups) for a in auths)]
         if config.server_preference:
             chosen = [c for c in usable if c in hello.cipher_suites]
         else:
