@@ -14,7 +14,7 @@ import cyssl
 import pki
 from openssl_cli import OPENSSL, OpenSSLProcess, SocketDriver
 from peers import (StdlibPeer, client_config, client_connection, server_connection, shuttle,
-                   shuttle_engines)
+                   shuttle_engines, stdlib_client_context)
 from test_api_sslobject import Pair
 from cyssl.tls.config import TLSConfig
 from cyssl.tls.errors import TLSError
@@ -46,8 +46,7 @@ def server_with(dual, *names, lib=cyssl):
 
 
 def stdlib_client(dual, tls12=False, ciphers=None):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(dual[3])
+    ctx = stdlib_client_context(dual[0])
     if tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if ciphers:

@@ -143,6 +143,12 @@ def choose(private_key, peer_schemes, tls13):
 _RANK = {code: rank for rank, code in enumerate(DEFAULT_SCHEMES)}
 
 
+def any_known(peer_schemes):
+    """Whether the peer offered any scheme we implement (OpenSSL's "shared" signature
+    algorithms): without one a server fails with NO_SHARED_SIGNATURE_ALGORITHMS."""
+    return any(code in SCHEMES for code in peer_schemes)
+
+
 def key_family(key):
     """"RSA", "EC", "Ed25519" or "Ed448" (None for other keys): the slot a context keeps
     one certificate in, as OpenSSL keeps one per key type."""

@@ -56,6 +56,7 @@ class Server12Handshake(Handshake12):
         self.state = WAIT_CLIENT_KEY_EXCHANGE
         self.requested_certificate = False
         self.peer_key = None
+        self.client_schemes = []               # signature_algorithms, read with the suite
 
     # ClientHello --------------------------------------------------------------
 
@@ -92,13 +93,15 @@ class Server12Handshake(Handshake12):
         client_groups = _client_groups(hello.extensions)
         extensions = hello.extensions
         auths = config.key_auths()
+        # Kept for the full handshake's choice of chain and scheme.
+        self.client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS]) \
+            if EXT_SIGNATURE_ALGORITHMS in extensions else []
         if EXT_SIGNATURE_ALGORITHMS in extensions:
-            client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS])
-            if not any(code in signatures.SCHEMES for code in client_schemes):
+            if not signatures.any_known(self.client_schemes):
                 raise handshake_failure("no signature scheme in common",
                                         "NO_SHARED_SIGNATURE_ALGORITHMS")
             auths = [a for a, (_chain, key) in zip(auths, config.credentials)
-                     if signatures.choose(key, client_schemes, False) is not None]
+                     if signatures.choose(key, self.client_schemes, False) is not None]
         usable = [c for c in config.tls12_suites
                   if any(signatures.auth_fits(a, BY_CODE[c].auth, client_groups) for a in auths)]
         if config.server_preference:
@@ -173,14 +176,12 @@ class Server12Handshake(Handshake12):
         if not common:
             raise handshake_failure("no elliptic curve in common", "NO_SHARED_GROUPS")
         group = common[0]
-        client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS]) \
-            if EXT_SIGNATURE_ALGORITHMS in extensions else []
         # The credentials that can authenticate the chosen suite (its key type, and for
         # ECDSA a curve the client named), then the one the client's schemes prefer.
         auth = conn.suite.auth
         fitting = [credential for credential, key_auth in zip(config.credentials, config.key_auths())
                    if signatures.auth_fits(key_auth, auth, client_groups)]
-        chosen = signatures.choose_credential(fitting, client_schemes, False)
+        chosen = signatures.choose_credential(fitting, self.client_schemes, False)
         if chosen is None:
             raise handshake_failure("no signature scheme in common for our certificate",
                                     "NO_SUITABLE_SIGNATURE_ALGORITHM")

@@ -372,7 +372,7 @@ cdef class ServerHandshake:
         client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS])
         if not config.credentials:
             raise TLSError(HANDSHAKE_FAILURE, "NO_CERTIFICATE_ASSIGNED", "no server certificate configured")
-        if not any(code in signatures.SCHEMES for code in client_schemes):
+        if not signatures.any_known(client_schemes):
             # OpenSSL's reasons: none of the client's schemes is one we know at all, or
             # (below) none that our certificate keys can make.
             raise TLSError(HANDSHAKE_FAILURE, "NO_SHARED_SIGNATURE_ALGORITHMS",
