@@ -312,14 +312,17 @@ def memory_bio_floor_fn(suite_name, chunk):
     inner = bytearray(len(chunk) + 1)
     inner[-1] = 23                              # application_data
     opened = bytearray(len(inner))
-    opened_content = memoryview(opened)[:len(chunk)]
+    # The copies go through memoryviews: a bytearray slice assignment from another type
+    # first copies the source into a temporary bytearray, two copies instead of one.
+    inner_content, opened_content = memoryview(inner)[:len(chunk)], memoryview(opened)[:len(chunk)]
+    plaintext_view = memoryview(plaintext)
 
     def floor13():
-        inner[:len(chunk)] = chunk
+        inner_content[:] = chunk
         outgoing.write(aead.encrypt(nonce, inner, aad))
         incoming.write(outgoing.read())
         aead.decrypt_into(nonce, incoming.read(), aad, opened)
-        plaintext[:] = opened_content
+        plaintext_view[:] = opened_content
     return floor13
 
 

@@ -140,6 +140,7 @@ class Target:
         self.server_side = server_side
         self.done = False
         self.data = b""
+        self.read_buffer = None     # a size: read(n, buffer) into a buffer of that size
 
     @property
     def conn(self):
@@ -152,7 +153,11 @@ class Target:
             self.obj.do_handshake()
             self.done = True
         while True:
-            chunk = self.obj.read(65536)
+            if self.read_buffer is None:
+                chunk = self.obj.read(65536)
+            else:
+                buffer = bytearray(self.read_buffer)
+                chunk = bytes(buffer[:self.obj.read(len(buffer), buffer)])
             if not chunk:
                 return
             self.data += chunk

@@ -120,3 +120,22 @@ def test_a_queued_record_is_not_overtaken_by_one_that_fits(pki_files, version):
         n = ours.read(2, buffer)
         got += buffer[:n]
     assert got == b"a" * 3000 + b"b"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from hostile import World
+    return World(tmp_path_factory.mktemp("direct-read"))
+
+
+@pytest.mark.parametrize("role", ["client", "server"])
+@pytest.mark.parametrize("buffer_size", [3, 4, 5, 304, 305, 306])
+def test_a_padded_record_reaches_a_buffer_its_content_fits(world, role, buffer_size):
+    """A TLS 1.3 record whose inner plaintext (4 bytes, type, 300 bytes of padding) is
+    larger than the reader's buffer still delivers its content when that fits (copied
+    out of cyssl's own buffer), and is queued and read in parts when it does not."""
+    from hostile import duel, expect_ok, run
+    target, peer = duel(world, role, "1.3")
+    target.read_buffer = buffer_size
+    outcome = run(target, peer, after_handshake=lambda p: p.seal(23, b"ping", padding=300))
+    expect_ok(outcome)

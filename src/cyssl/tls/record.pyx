@@ -434,9 +434,13 @@ cdef class RecordLayer:
         # its type and padding) is its body less the explicit nonce and the tag.
         cdef Py_ssize_t inner = length - (self.reader.explicit_nonce_length + TAG_LENGTH
                                           if protected else 0)
-        cdef bint direct = (protected and self._direct != NULL and ctype == APPLICATION_DATA
-                            and 0 < inner <= self._direct_room)
-        if not direct:
+        # A reader waiting with a buffer gets application data there: decrypted in place
+        # when the whole inner plaintext fits, else (a TLS 1.3 record one byte too big for
+        # a 16 KiB buffer) copied out of ours, which then serves the next record too.
+        cdef bint to_reader = (protected and self._direct != NULL and ctype == APPLICATION_DATA
+                               and inner > 0)
+        cdef bint in_place = to_reader and inner <= self._direct_room
+        if not in_place:
             self._ensure_plain(length)
         if self._borrowed is not None:
             self._borrow_start += HEADER_LENGTH + length
@@ -444,9 +448,9 @@ cdef class RecordLayer:
                 self._borrowed = None
         else:
             self._in_start += HEADER_LENGTH + length
-        cdef unsigned char* plain = (self._direct if direct
+        cdef unsigned char* plain = (self._direct if in_place
                                      else <unsigned char*>PyByteArray_AS_STRING(self._plain))
-        if not direct:
+        if not in_place:
             n = self._unprotect(owner, p, length, plain, &ctype, protected)
         else:
             try:
@@ -454,13 +458,17 @@ cdef class RecordLayer:
             except BaseException:
                 memset(plain, 0, inner)  # nothing unauthenticated stays in the reader's buffer
                 raise
-            if ctype == APPLICATION_DATA and n > 0:
+        if to_reader and ctype == APPLICATION_DATA and 0 < n <= self._direct_room:
+            if in_place:
                 memset(plain + n, 0, inner - n)      # the inner content type and padding
-                self._direct_delivered = n
-                self._direct = NULL                  # one record: the caller reads it now
-                self._direct_owner = None
-                content_type[0] = APPLICATION_DATA
-                return None
+            else:
+                memcpy(self._direct, plain, n)
+            self._direct_delivered = n
+            self._direct = NULL                      # one record: the caller reads it now
+            self._direct_owner = None
+            content_type[0] = APPLICATION_DATA
+            return None
+        if in_place:
             # Something else (a post-handshake message, an alert, empty data) goes
             # through our own buffer like any other record.
             self._ensure_plain(length)
