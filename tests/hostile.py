@@ -140,7 +140,8 @@ class Target:
         self.server_side = server_side
         self.done = False
         self.data = b""
-        self.read_buffer = None     # a size: read(n, buffer) into a buffer of that size
+        self.read_size = 65536
+        self.into_buffer = False    # read(n, buffer) instead of read(n)
 
     @property
     def conn(self):
@@ -153,11 +154,11 @@ class Target:
             self.obj.do_handshake()
             self.done = True
         while True:
-            if self.read_buffer is None:
-                chunk = self.obj.read(65536)
-            else:
-                buffer = bytearray(self.read_buffer)
+            if self.into_buffer:
+                buffer = bytearray(self.read_size)
                 chunk = bytes(buffer[:self.obj.read(len(buffer), buffer)])
+            else:
+                chunk = self.obj.read(self.read_size)
             if not chunk:
                 return
             self.data += chunk

@@ -1,7 +1,8 @@
 """read(n, buffer) decrypts an application data record straight into the caller's buffer
-when nothing is queued and the record fits: the data must come out whole and in order
-whatever the record and buffer sizes, other records in between (tickets) must still be
-handled, and a record that fails authentication must leave no plaintext behind."""
+when nothing is queued and the record fits, and read(n) into a new bytes object: the
+data must come out whole and in order whatever the record and buffer sizes, other
+records in between (tickets) must still be handled, and a record that fails
+authentication must leave no plaintext behind."""
 import ssl
 
 import pytest
@@ -29,40 +30,53 @@ def _pair(pki_files, cyssl_role, version):
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
 @pytest.mark.parametrize("cyssl_role", ["client", "server"])
-@pytest.mark.parametrize("buffer_size", [100, 16384, 16385, 65536])
-def test_data_arrives_whole_and_in_order(pki_files, cyssl_role, version, buffer_size):
+@pytest.mark.parametrize("size", [100, 16383, 16384, 16385, 65536])
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
+def test_data_arrives_whole_and_in_order(pki_files, cyssl_role, version, size, into_buffer):
+    """read(size, buffer) and read(size) (which decrypts into a new bytes object of the
+    record's size when nothing is queued and the record fits ``size``)."""
     pair, ours, theirs = _pair(pki_files, cyssl_role, version)
     sent = bytearray()
-    for i, size in enumerate(SIZES):
-        chunk = bytes([i + 1]) * size
+    for i, length in enumerate(SIZES):
+        chunk = bytes([i + 1]) * length
         theirs.write(chunk)
         sent += chunk
     pair.pump()
     got = bytearray()
-    buffer = bytearray(buffer_size)
+    buffer = bytearray(size)
     while len(got) < len(sent):
-        n = ours.read(buffer_size, buffer)
-        assert 0 < n <= buffer_size
-        got += buffer[:n]
+        if into_buffer:
+            n = ours.read(size, buffer)
+            assert 0 < n <= size
+            got += buffer[:n]
+        else:
+            data = ours.read(size)
+            assert type(data) is bytes and 0 < len(data) <= size
+            got += data
     assert got == sent
     with pytest.raises(ssl.SSLWantReadError):
-        ours.read(buffer_size, buffer)
+        ours.read(size, buffer) if into_buffer else ours.read(size)
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
-def test_tickets_before_data_are_still_handled(pki_files, version):
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
+def test_tickets_before_data_are_still_handled(pki_files, version, into_buffer):
     """A TLS 1.3 server's NewSessionTickets share the flight with its first data: read
-    into a buffer large enough for any record, the client keeps the session too."""
+    with room for any record, the client keeps the session too."""
     pair, ours, theirs = _pair(pki_files, "client", version)
     theirs.write(b"hello")
     pair.pump()
     buffer = bytearray(1 << 16)
-    assert ours.read(len(buffer), buffer) == 5 and buffer[:5] == b"hello"
+    if into_buffer:
+        assert ours.read(len(buffer), buffer) == 5 and buffer[:5] == b"hello"
+    else:
+        assert ours.read(len(buffer)) == b"hello"
     assert ours.session is not None
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
-def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version):
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
+def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version, into_buffer):
     pair, ours, theirs = _pair(pki_files, "server", version)
     theirs.write(b"\x55" * 1000)
     record = bytearray(pair.c_out.read())
@@ -70,9 +84,11 @@ def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version):
     pair.s_in.write(bytes(record))
     buffer = bytearray(b"\xaa" * 4096)
     with pytest.raises(ssl.SSLError) as info:
-        ours.read(len(buffer), buffer)
+        ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
     assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
     assert b"\x55" not in buffer
+    with pytest.raises(ssl.SSLError):       # the connection stays failed
+        ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
@@ -128,14 +144,15 @@ def world(tmp_path_factory):
     return World(tmp_path_factory.mktemp("direct-read"))
 
 
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
 @pytest.mark.parametrize("role", ["client", "server"])
-@pytest.mark.parametrize("buffer_size", [3, 4, 5, 304, 305, 306])
-def test_a_padded_record_reaches_a_buffer_its_content_fits(world, role, buffer_size):
+@pytest.mark.parametrize("size", [3, 4, 5, 304, 305, 306])
+def test_a_padded_record_reaches_a_reader_its_content_fits(world, role, size, into_buffer):
     """A TLS 1.3 record whose inner plaintext (4 bytes, type, 300 bytes of padding) is
     larger than the reader's buffer still delivers its content when that fits (copied
     out of cyssl's own buffer), and is queued and read in parts when it does not."""
     from hostile import duel, expect_ok, run
     target, peer = duel(world, role, "1.3")
-    target.read_buffer = buffer_size
+    target.read_size, target.into_buffer = size, into_buffer
     outcome = run(target, peer, after_handshake=lambda p: p.seal(23, b"ping", padding=300))
     expect_ok(outcome)

@@ -175,7 +175,8 @@ cdef class TLSChannel:
                     return b""
                 if not self._may_fill(conn):
                     return b""
-                self._fill()
+                if self._fill_into(conn, None, NULL, len):
+                    return conn.records.take_direct_bytes()
         cdef Py_buffer dest
         try:
             PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
@@ -207,8 +208,9 @@ cdef class TLSChannel:
 
     cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
                                Py_ssize_t room) except -1:
-        """_fill(), letting the next application data record be decrypted straight into
-        the caller's buffer (no copy out of ours); the bytes it delivered there."""
+        """_fill(), letting the next application data record go straight to the caller:
+        decrypted into its buffer ``dest`` or, with ``dest`` NULL, into a new bytes object
+        (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered."""
         cdef Py_ssize_t delivered
         conn.records.direct_to(owner, dest, room)
         try:

@@ -66,14 +66,18 @@ cdef class RecordLayer:
     cdef public int plaintext_version        # legacy_record_version of unprotected records
     cdef public bint plaintext_alerts        # a TLS 1.3 peer may still alert without keys
     cdef bytearray _flight                   # protected handshake messages not yet framed
-    cdef unsigned char* _direct              # the reader's buffer for the next application
-    cdef Py_ssize_t _direct_room             # data record, if it fits (NULL: none)
+    cdef Py_ssize_t _direct_room             # a reader waits for the next application data
+                                             # record, with room for this much (0: none)
+    cdef unsigned char* _direct              # its buffer (NULL: a new bytes object)
     cdef object _direct_owner
     cdef Py_ssize_t _direct_delivered
+    cdef bytes _direct_bytes                 # the new bytes object delivered
 
     cdef int _unborrow(self) except -1
     cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room)
     cdef Py_ssize_t direct_done(self)
+    cdef bytes take_direct_bytes(self)
+    cdef void _stop_direct(self)
     cdef int _rest(self) except -1
     cdef int _ensure_plain(self, Py_ssize_t length) except -1
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,

@@ -281,9 +281,11 @@ cdef class RecordLayer:
         self.receive_limit = MAX_PLAINTEXT
         self.plaintext_version = 0x0303
         self.plaintext_alerts = False
+        self._direct_room = 0
         self._direct = NULL
         self._direct_owner = None
         self._direct_delivered = 0
+        self._direct_bytes = None
         self._flight = None
 
     def set_reader(self, RecordProtection protection):
@@ -321,21 +323,34 @@ cdef class RecordLayer:
         return 0
 
     cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room):
-        """Decrypt the next protected application data record straight into ``dest``
-        (``room`` bytes, kept alive by ``owner``) if its plaintext fits: the reader's
-        buffer, saving the copy out of ours. Until ``direct_done()``."""
-        self._direct = dest
+        """Hand the next protected application data record straight to a reader waiting
+        with room for ``room`` (> 0) bytes, if its plaintext fits: decrypted into ``dest``
+        (kept alive by ``owner``) or, when ``dest`` is NULL, into a new bytes object of its
+        size (``take_direct_bytes()``). This saves the copy out of our buffer and the
+        queue. Until ``direct_done()``."""
         self._direct_room = room
+        self._direct = dest
         self._direct_owner = owner
         self._direct_delivered = 0
+        self._direct_bytes = None
 
     cdef Py_ssize_t direct_done(self):
-        """Bytes delivered into the ``direct_to`` buffer (0 if none); forgets it."""
+        """Bytes delivered to the ``direct_to`` reader (0 if none); it waits no more."""
         cdef Py_ssize_t n = self._direct_delivered
-        self._direct = NULL
-        self._direct_owner = None
+        self._stop_direct()
         self._direct_delivered = 0
         return n
+
+    cdef bytes take_direct_bytes(self):
+        """The bytes object delivered to a ``direct_to`` reader without a buffer."""
+        cdef bytes data = self._direct_bytes
+        self._direct_bytes = None
+        return data
+
+    cdef void _stop_direct(self):
+        self._direct_room = 0
+        self._direct = NULL
+        self._direct_owner = None
 
     cpdef release_payload(self):
         """The payload next_record() just returned is the caller's to keep: its buffer
@@ -434,12 +449,19 @@ cdef class RecordLayer:
         # its type and padding) is its body less the explicit nonce and the tag.
         cdef Py_ssize_t inner = length - (self.reader.explicit_nonce_length + TAG_LENGTH
                                           if protected else 0)
-        # A reader waiting with a buffer gets application data there: decrypted in place
-        # when the whole inner plaintext fits, else (a TLS 1.3 record one byte too big for
-        # a 16 KiB buffer) copied out of ours, which then serves the next record too.
-        cdef bint to_reader = (protected and self._direct != NULL and ctype == APPLICATION_DATA
-                               and inner > 0)
-        cdef bint in_place = to_reader and inner <= self._direct_room
+        # A waiting reader gets application data directly: decrypted in place when it fits
+        # whole, else (a TLS 1.3 record one byte too big for a 16 KiB buffer, a padded one)
+        # copied out of our buffer, which then serves the next record too. Into a new bytes
+        # object, TLS 1.3's trailing content type needs no room of the reader's: a bytes
+        # object keeps a terminating NUL (CPython: ob_sval[ob_size] == 0) that holds it
+        # until it is restored below.
+        cdef Py_ssize_t most = inner - 1 if protected and self.reader.tls13 else inner
+        cdef bint to_reader = (protected and self._direct_room > 0 and ctype == APPLICATION_DATA
+                               and most > 0)
+        cdef bint in_place = to_reader and (inner if self._direct != NULL else most) <= self._direct_room
+        cdef bytes fresh = None
+        if in_place and self._direct == NULL:
+            fresh = PyBytes_FromStringAndSize(NULL, most)
         if not in_place:
             self._ensure_plain(length)
         if self._borrowed is not None:
@@ -448,8 +470,13 @@ cdef class RecordLayer:
                 self._borrowed = None
         else:
             self._in_start += HEADER_LENGTH + length
-        cdef unsigned char* plain = (self._direct if in_place
-                                     else <unsigned char*>PyByteArray_AS_STRING(self._plain))
+        cdef unsigned char* plain
+        if not in_place:
+            plain = <unsigned char*>PyByteArray_AS_STRING(self._plain)
+        elif fresh is not None:
+            plain = <unsigned char*>PyBytes_AS_STRING(fresh)
+        else:
+            plain = self._direct
         if not in_place:
             n = self._unprotect(owner, p, length, plain, &ctype, protected)
         else:
@@ -458,14 +485,19 @@ cdef class RecordLayer:
             except BaseException:
                 memset(plain, 0, inner)  # nothing unauthenticated stays in the reader's buffer
                 raise
+            if fresh is not None:
+                plain[PyBytes_GET_SIZE(fresh)] = 0
         if to_reader and ctype == APPLICATION_DATA and 0 < n <= self._direct_room:
-            if in_place:
+            if fresh is not None:
+                self._direct_bytes = fresh if n == PyBytes_GET_SIZE(fresh) else fresh[:n]
+            elif in_place:
                 memset(plain + n, 0, inner - n)      # the inner content type and padding
+            elif self._direct == NULL:
+                self._direct_bytes = PyBytes_FromStringAndSize(<char*>plain, n)
             else:
                 memcpy(self._direct, plain, n)
             self._direct_delivered = n
-            self._direct = NULL                      # one record: the caller reads it now
-            self._direct_owner = None
+            self._stop_direct()                      # one record: the caller reads it now
             content_type[0] = APPLICATION_DATA
             return None
         if in_place:
@@ -479,10 +511,9 @@ cdef class RecordLayer:
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
                            "zero-length %s record" % CONTENT_TYPES[ctype])
         content_type[0] = ctype
-        if ctype == APPLICATION_DATA and n > 0 and self._direct != NULL:
-            # This data is queued: a later record must not overtake it into the buffer.
-            self._direct = NULL
-            self._direct_owner = None
+        if ctype == APPLICATION_DATA and n > 0 and self._direct_room > 0:
+            # This data is queued: a later record must not overtake it to the reader.
+            self._stop_direct()
         if n <= SMALL_PAYLOAD:
             # A small payload is copied into bytes: cheaper than a view, and the caller
             # may keep it while our buffer serves the next record.
