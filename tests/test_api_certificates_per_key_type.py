@@ -205,3 +205,15 @@ def test_openssl_s_client_gets_the_chain_it_can_verify(dual, client_args, expect
     finally:
         client.close()
         listener.close()
+
+
+def test_key_types_follow_a_credential_list_edited_in_place(dual):
+    """The engine works out each key's type once, but sees a list changed in place."""
+    leaves = dual[1]
+    config = TLSConfig(credentials=[([leaves["ecdsa"].der()], leaves["ecdsa"].key)])
+    (ecdsa,) = config.key_auths()
+    config.credentials.append(([leaves["rsa"].der()], leaves["rsa"].key))
+    assert config.key_auths()[0] == ecdsa and len(config.key_auths()) == 2
+    assert config.key_auths()[1] != ecdsa
+    config.credentials[0] = config.credentials.pop()
+    assert config.key_auths()[0] != ecdsa and len(config.key_auths()) == 1

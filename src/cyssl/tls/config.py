@@ -89,11 +89,12 @@ class TLSConfig:
 
     def key_auths(self):
         """signatures.key_auth of each credential's key, in order, worked out once per
-        credential list."""
+        set of keys (a credential list edited in place is seen too)."""
+        keys = [key for _chain, key in self.credentials]
         cached = self.__dict__.get("_key_auths")
-        if cached is None or cached[0] is not self.credentials:
-            cached = (self.credentials,
-                      [_signatures.key_auth(key.public_key()) for _chain, key in self.credentials])
+        if (cached is None or len(cached[0]) != len(keys)
+                or any(old is not new for old, new in zip(cached[0], keys))):
+            cached = (keys, [_signatures.key_auth(key.public_key()) for key in keys])
             self._key_auths = cached
         return cached[1]
 
