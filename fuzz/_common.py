@@ -661,6 +661,12 @@ def feed_stream(conn, config, role, index, stream, pattern, receive):
             prev = snap
         if conn.read():
             feature(role, "app data", conn.version)
+    if err is None and conn.error is not None:
+        # A failure after application data in the same piece: receive() let the data be
+        # read first and left the error for the next call, which is where it counts.
+        err = conn.error
+        check_tls_error(err, role)
+        check_failed_connection(conn, err, role)
     check_established(conn, config, role)
     if role == "client" and conn.session is not None:
         feature("client", "session", type(conn.session).__name__)

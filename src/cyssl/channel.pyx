@@ -202,6 +202,8 @@ cdef class TLSChannel:
     cdef bint _may_fill(self, Connection conn) except -1:
         """Whether a read finding nothing queued should wait for more from the peer (False:
         it returns end of stream now)."""
+        if conn.error is not None:
+            raise self._engine_failure(conn.error)  # met after data the reader has now had
         if conn.close_received and conn.close_sent:
             raise errors.zero_return()              # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
         return not (conn.close_received or self._transport_eof)

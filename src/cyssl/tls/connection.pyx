@@ -62,15 +62,22 @@ cdef class Connection:
         if self.close_received:
             return                              # RFC 8446 6.1: data after close_notify is ignored
         cdef int content_type
+        cdef bint data_arrived = False
         self.records.receive(data)
         try:
             while not self.close_received:
                 payload = self.records.next_payload(&content_type)
                 if not content_type:
                     break
-                self._on_record(content_type, payload)
+                if self._on_record(content_type, payload):
+                    data_arrived = True
         except TLSError as err:
             self.abort(err)
+            if data_arrived:
+                # The application data before the failure is read first, and the failure
+                # reported to the read after it (``error``), as OpenSSL reads a record at
+                # a time: nothing the peer did send is lost to a later bad record.
+                return
             raise
         except Exception as exc:
             # A bug of ours must still fail closed, as a TLS error, telling the peer.
@@ -80,14 +87,15 @@ cdef class Connection:
             raise err from exc
 
     cdef int _on_record(self, int content_type, object payload) except -1:
+        """Act on one record; 1 if it brought application data for the reader, else 0."""
         cdef Py_ssize_t n
         if content_type == APPLICATION_DATA:
             if not self.app_data_readable:
                 raise unexpected_message("application data before the handshake finished",
                                          "UNEXPECTED_RECORD")
-            if payload is None:         # decrypted straight into the reader's buffer
+            if payload is None:         # delivered straight to the reader
                 self._ignored_records = 0
-                return 0
+                return 1
             n = len(payload)
             if not n:
                 return self._ignore_record("empty application data records", "RECORD_TOO_SMALL")
@@ -96,6 +104,7 @@ cdef class Connection:
                 # A view of the record layer's decryption buffer: the buffer becomes ours.
                 self.records.release_payload()
             self.received.append(payload, n)
+            return 1
         elif content_type == HANDSHAKE:
             self._hello_seen = True
             self._ignored_records = 0
