@@ -156,3 +156,18 @@ def test_a_padded_record_reaches_a_reader_its_content_fits(world, role, size, in
     target.read_size, target.into_buffer = size, into_buffer
     outcome = run(target, peer, after_handshake=lambda p: p.seal(23, b"ping", padding=300))
     expect_ok(outcome)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_a_batch_of_records_comes_out_of_one_read(pki_files, version):
+    """read(n) hands a record its own bytes object only when no other whole record
+    follows it; a batch (what asyncio gets from one socket read) comes out of one read,
+    in one bytes object, not one object per record for asyncio to join again."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    for i in range(3):
+        theirs.write(bytes([i + 1]) * 16384)
+    pair.pump()
+    assert ours.read(1 << 18) == b"\x01" * 16384 + b"\x02" * 16384 + b"\x03" * 16384
+    theirs.write(b"alone")
+    pair.pump()
+    assert ours.read(1 << 18) == b"alone"

@@ -42,6 +42,11 @@ cdef inline void put_header(unsigned char* p, int content_type, int version, Py_
     p[4] = length & 0xFF
 
 
+cdef inline bint whole_record_at(const unsigned char* p, Py_ssize_t avail):
+    """Whether the ``avail`` bytes at ``p`` hold a whole record."""
+    return avail >= HEADER_LENGTH and avail >= HEADER_LENGTH + ((p[3] << 8) | p[4])
+
+
 cdef inline void put_u64(unsigned char* p, uint64_t value):
     cdef int i
     for i in range(8):
@@ -454,10 +459,14 @@ cdef class RecordLayer:
         # copied out of our buffer, which then serves the next record too. Into a new bytes
         # object, TLS 1.3's trailing content type needs no room of the reader's: a bytes
         # object keeps a terminating NUL (CPython: ob_sval[ob_size] == 0) that holds it
-        # until it is restored below.
+        # until it is restored below. A reader without a buffer gets its own bytes object
+        # only for a record no other whole record follows: from a batch it gets all the
+        # records' data in one bytes object from the queue instead (one copy, where two
+        # objects would cost asyncio a join).
         cdef Py_ssize_t most = inner - 1 if protected and self.reader.tls13 else inner
         cdef bint to_reader = (protected and self._direct_room > 0 and ctype == APPLICATION_DATA
-                               and most > 0)
+                               and most > 0 and (self._direct != NULL or not whole_record_at(
+                                   p + HEADER_LENGTH + length, avail - HEADER_LENGTH - length)))
         cdef bint in_place = to_reader and (inner if self._direct != NULL else most) <= self._direct_room
         cdef bytes fresh = None
         if in_place and self._direct == NULL:
