@@ -551,6 +551,21 @@ def snapshot(conn):
             conn.records.writer is not None)
 
 
+def left_error(conn, data_read, where):
+    """The error a receive() that returned left in ``conn.error``, or None. It may do so
+    only for a failure after application data in the same call (the data is read first,
+    the error comes with the next call): ``data_read`` is what was read after that call."""
+    err = conn.error
+    if err is None:
+        return None
+    if not data_read:
+        raise FuzzBug("%s: the connection failed without raising, and no data came before: %r"
+                      % (where, err))
+    check_tls_error(err, where)
+    check_failed_connection(conn, err, where)
+    return err
+
+
 def check_failed_connection(conn, err, where):
     """After a TLSError the connection stays failed: the same error again, no crash."""
     for probe in (b"", b"\x16\x03\x03\x00\x01\x00"):
@@ -659,14 +674,12 @@ def feed_stream(conn, config, role, index, stream, pattern, receive):
         if snap != prev:
             feature(role, index, prev, snap)
             prev = snap
-        if conn.read():
+        data_read = conn.read()
+        if data_read:
             feature(role, "app data", conn.version)
-    if err is None and conn.error is not None:
-        # A failure after application data in the same piece: receive() let the data be
-        # read first and left the error for the next call, which is where it counts.
-        err = conn.error
-        check_tls_error(err, role)
-        check_failed_connection(conn, err, role)
+        err = left_error(conn, data_read, role)
+        if err is not None:
+            break
     check_established(conn, config, role)
     if role == "client" and conn.session is not None:
         feature("client", "session", type(conn.session).__name__)

@@ -286,8 +286,12 @@ def run_script(conn, role, config, ops, where):
         snap = snapshot(conn)
         feature(where, prev, kind, detail, snap)
         prev = snap
-        if conn.read():
+        data_read = conn.read()
+        if data_read:
             feature(where, "app data", conn.version)
+        err = _common.left_error(conn, data_read, where)
+        if err is not None:
+            break
     if conn.handshake_complete:
         _common.check_established(conn, config, where)
         if not peer.correct_finished:

@@ -22,6 +22,12 @@ def fatal_alert(server):
     return lambda batch: batch + server.conn.outgoing()
 
 
+def junk_after(server):
+    # Not a whole record after the data, so read(n) decrypts the data into a bytes object
+    # of its own before the junk header fails.
+    return lambda batch: batch + b"\x17\x09\x09\x00\x05"
+
+
 def close_notify(server):
     server.conn.close()
     return lambda batch: batch + server.conn.outgoing()
@@ -53,10 +59,98 @@ def reads(pki_files, reader_lib, version, into_buffer, situation):
     return data, outcomes
 
 
-@pytest.mark.parametrize("situation", [forged_second_record, fatal_alert, close_notify])
+@pytest.mark.parametrize("situation", [forged_second_record, fatal_alert, junk_after, close_notify])
 @pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
 @pytest.mark.parametrize("version", VERSIONS, ids=["tls12", "tls13"])
 def test_data_before_a_failure_is_read_first(pki_files, version, into_buffer, situation):
     ours = reads(pki_files, cyssl, version, into_buffer, situation)
     assert ours[0] == b"hello"
     assert ours == reads(pki_files, ssl, version, into_buffer, situation)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=["tls12", "tls13"])
+def test_unwrap_and_write_after_the_data_report_the_failure(pki_files, version):
+    """The failure left for later is not lost to the next call that is not a read: unwrap()
+    raises it as the stdlib's does (which reads the bad record then); write() raises it
+    too (the stdlib's would still succeed, not having read the record yet)."""
+    outcomes = {}
+    for lib in (cyssl, ssl):
+        server_ctx = server_context(pki_files, cyssl)
+        server_ctx.maximum_version = version
+        for call in ("unwrap", "write"):
+            pair = Pair(client_context(pki_files, lib), server_ctx, cyssl.MemoryBIO)
+            pair.handshake()
+            pair.server.write(b"hello")
+            pair.c_in.write(forged_second_record(pair.server)(pair.s_out.read()))
+            assert pair.client.read(100) == b"hello"
+            try:
+                getattr(pair.client, call)(*((b"more",) if call == "write" else ()))
+                outcomes[lib, call] = "ok"
+            except ssl.SSLError as err:
+                outcomes[lib, call] = err.reason
+    assert outcomes[cyssl, "unwrap"] == outcomes[ssl, "unwrap"] == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+    assert outcomes[cyssl, "write"] == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+
+
+def serve_then_close(sock, server_ctx, situation):
+    """A cyssl server over ``sock``: the handshake, then what ``situation`` writes (b"hello"
+    and something calling for an answer) in one batch, then the socket closed, so the
+    alert or answer the reader owes cannot go."""
+    incoming, outgoing = cyssl.MemoryBIO(), cyssl.MemoryBIO()
+    server = server_ctx.wrap_bio(incoming, outgoing, server_side=True)
+    while True:
+        try:
+            server.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pass
+        sock.sendall(outgoing.read())
+        incoming.write(sock.recv(65536))
+    sock.sendall(outgoing.read())
+    rewrite = situation(server)
+    sock.sendall(rewrite(outgoing.read()))
+    sock.close()
+
+
+def key_update_requested(server):
+    server.conn.update_keys(True)          # the reader owes a KeyUpdate back
+    server.write(b"hello")
+    return lambda batch: batch
+
+
+def forged_record_after(server):
+    server.write(b"hello")
+    return forged_second_record(server)
+
+
+@pytest.mark.parametrize("situation, version", [
+    (forged_record_after, ssl.TLSVersion.TLSv1_2), (forged_record_after, ssl.TLSVersion.TLSv1_3),
+    (key_update_requested, ssl.TLSVersion.TLSv1_3)], ids=["forged-tls12", "forged-tls13", "keyupdate"])
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["recv_into", "recv"])
+def test_over_a_socket_data_comes_first_when_the_answer_cannot_be_sent(pki_files, situation,
+                                                                      version, into_buffer):
+    """Received bytes that bring data and call for an answer the socket can no longer take
+    (the alert for a forged record after the data, a KeyUpdate): the data is read first,
+    as from the stdlib, not lost to the failed send."""
+    import socket
+    import threading
+    results = {}
+    for lib in (cyssl, ssl):
+        server_ctx = server_context(pki_files, cyssl)
+        server_ctx.maximum_version = version
+        ours, theirs = socket.socketpair()
+        ours.settimeout(10)
+        theirs.settimeout(10)
+        thread = threading.Thread(target=serve_then_close, args=(theirs, server_ctx, situation))
+        thread.start()
+        with client_context(pki_files, lib).wrap_socket(ours, server_hostname="localhost") as tls:
+            thread.join(10)
+            got = []
+            for _ in range(3):
+                try:
+                    got.append(tls.recv_into(bytearray(100)) if into_buffer else tls.recv(100))
+                except ssl.SSLError as err:
+                    got.append(err.reason)
+        results[lib] = got
+    assert results[cyssl][0] in (b"hello", 5)
+    assert results[cyssl] == results[ssl]

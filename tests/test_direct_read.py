@@ -86,7 +86,7 @@ def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version, i
     with pytest.raises(ssl.SSLError) as info:
         ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
     assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
-    assert b"\x55" not in buffer
+    assert b"\x55" not in buffer            # (read(n) was given no buffer: nothing to see)
     with pytest.raises(ssl.SSLError):       # the connection stays failed
         ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
 

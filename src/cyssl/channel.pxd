@@ -18,6 +18,7 @@ cdef class TLSChannel:
     cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
                                Py_ssize_t room) except -1
     cdef bint _may_fill(self, Connection conn) except -1
+    cdef int _raise_left_error(self, Connection conn) except -1
     cdef int _flush(self) except -1
     cdef int _feed(self, data) except -1
     cdef int _handshake(self) except -1

@@ -81,6 +81,11 @@ cdef class TLSChannel:
         except TLSError as err:
             self._flush_after_error()
             raise self._engine_failure(err) from None
+        if self.conn.error is not None:
+            # A failure after data, left for a later call: its alert goes as any alert
+            # does, a transport that cannot take it is no news before the data is read.
+            self._flush_after_error()
+            return 0
         self._flush()
         return 0
 
@@ -202,8 +207,7 @@ cdef class TLSChannel:
     cdef bint _may_fill(self, Connection conn) except -1:
         """Whether a read finding nothing queued should wait for more from the peer (False:
         it returns end of stream now)."""
-        if conn.error is not None:
-            raise self._engine_failure(conn.error)  # met after data the reader has now had
+        self._raise_left_error(conn)
         if conn.close_received and conn.close_sent:
             raise errors.zero_return()              # both closed: OpenSSL's SSL_ERROR_ZERO_RETURN
         return not (conn.close_received or self._transport_eof)
@@ -213,13 +217,29 @@ cdef class TLSChannel:
         """_fill(), letting the next application data record go straight to the caller:
         decrypted into its buffer ``dest`` or, with ``dest`` NULL, into a new bytes object
         (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered."""
-        cdef Py_ssize_t delivered
         conn.records.direct_to(owner, dest, room)
         try:
             self._fill()
-        finally:
+        except OSError:                       # ssl.SSLError included
+            # Received bytes that brought data called for an answer (a KeyUpdate, the
+            # alert for a bad record after the data) that could not be sent: the data is
+            # the reader's now; the transport's failure comes back at its next use.
             delivered = conn.records.direct_done()
-        return delivered
+            if delivered or conn.received.size:
+                return delivered
+            raise
+        except BaseException:
+            conn.records.direct_done()
+            conn.records.take_direct_bytes()
+            raise
+        return conn.records.direct_done()
+
+    cdef int _raise_left_error(self, Connection conn) except -1:
+        """Raise the failure the engine met after application data in the same batch, once
+        that data has been read (OpenSSL, reading a record at a time, reports it then)."""
+        if conn.error is not None and not self._failed:
+            raise self._engine_failure(conn.error)
+        return 0
 
     def write(self, data):
         """Send ``data`` (any bytes-like object); returns the number of bytes taken."""
@@ -245,6 +265,7 @@ cdef class TLSChannel:
             raise self._after_failure(OP_WRITE)
         if not self._handshake_done:
             self._handshake()
+        self._raise_left_error(self.conn)
         if self.conn.close_sent:
             raise errors.protocol_is_shutdown()
         return 0
@@ -262,6 +283,7 @@ cdef class TLSChannel:
         cdef Connection conn = self._engine()
         if self._failed:
             raise errors.ssl_error("SHUTDOWN_WHILE_IN_INIT", "shutdown while in init")
+        self._raise_left_error(conn)
         conn.close()
         self._flush()
         while not conn.close_received and not self._transport_eof:
