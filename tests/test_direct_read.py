@@ -3,9 +3,11 @@ when nothing is queued and the record fits, and read(n) into a new bytes object:
 data must come out whole and in order whatever the record and buffer sizes, other
 records in between (tickets) must still be handled, and a record that fails
 authentication must leave no plaintext behind."""
+import os
 import ssl
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cyssl
 from test_api_sslobject import Pair, client_context, server_context
@@ -171,3 +173,64 @@ def test_a_batch_of_records_comes_out_of_one_read(pki_files, version):
     theirs.write(b"alone")
     pair.pump()
     assert ours.read(1 << 18) == b"alone"
+
+
+ACTIONS = st.lists(st.one_of(
+    st.tuples(st.just("data"), st.integers(1, 40000)),
+    st.tuples(st.just("padded"), st.integers(1, 3000), st.integers(0, 3000)),
+    st.tuples(st.just("empty")),
+    st.tuples(st.just("keyupdate"), st.booleans()),
+    st.tuples(st.just("deliver")),
+), max_size=12)
+READS = st.lists(st.tuples(st.booleans(), st.integers(1, 70000)), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(version=st.sampled_from(["1.2", "1.3"]), actions=ACTIONS, reads=READS)
+def test_any_records_and_reads_give_the_stream_back(world, version, actions, reads):
+    """Records of any size (TLS 1.3: padded ones, KeyUpdates between them), delivered in
+    any batches, read with any mix of read(n) and read(n, buffer) sizes: the data comes
+    out whole, once and in order, whichever of the direct paths each record takes."""
+    from hostile import duel, run
+    target, peer = duel(world, "client", version)
+    assert run(target, peer, eof=False).completed
+    sent, got = bytearray(), bytearray()
+    index = 0
+
+    def read_all():
+        nonlocal index
+        while True:
+            into_buffer, size = reads[index % len(reads)]
+            index += 1
+            try:
+                if into_buffer:
+                    buffer = bytearray(size)
+                    chunk = buffer[:target.obj.read(size, buffer)]
+                else:
+                    chunk = target.obj.read(size)
+            except ssl.SSLWantReadError:
+                break
+            assert 0 < len(chunk) <= size
+            got.extend(chunk)
+        answer = target.outgoing.read()
+        if answer:
+            peer.receive(answer)
+
+    for action in actions + [("deliver",)]:
+        kind = action[0]
+        if kind == "data":
+            payload = os.urandom(action[1])
+            peer.send(payload)
+            sent.extend(payload)
+        elif kind == "padded" and version == "1.3":
+            payload = os.urandom(action[1])
+            peer.seal(23, payload, padding=action[2])
+            sent.extend(payload)
+        elif kind == "empty":
+            peer.put_record(23, b"")
+        elif kind == "keyupdate" and version == "1.3":
+            peer.update_keys(action[1])
+        elif kind == "deliver":
+            target.incoming.write(peer.outgoing())
+            read_all()
+    assert got == sent
