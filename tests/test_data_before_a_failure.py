@@ -105,7 +105,10 @@ def serve_then_close(sock, server_ctx, situation):
         except ssl.SSLWantReadError:
             pass
         sock.sendall(outgoing.read())
-        incoming.write(sock.recv(65536))
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError("the reader gave up during the handshake")
+        incoming.write(data)
     sock.sendall(outgoing.read())
     rewrite = situation(server)
     sock.sendall(rewrite(outgoing.read()))
@@ -141,10 +144,20 @@ def test_over_a_socket_data_comes_first_when_the_answer_cannot_be_sent(pki_files
         ours, theirs = socket.socketpair()
         ours.settimeout(10)
         theirs.settimeout(10)
-        thread = threading.Thread(target=serve_then_close, args=(theirs, server_ctx, situation))
+        failures = []
+
+        def serve():
+            try:
+                serve_then_close(theirs, server_ctx, situation)
+            except Exception as exc:            # reported by the assertion below
+                failures.append(exc)
+                theirs.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         with client_context(pki_files, lib).wrap_socket(ours, server_hostname="localhost") as tls:
             thread.join(10)
+            assert not thread.is_alive() and not failures, failures
             got = []
             for _ in range(3):
                 try:
@@ -154,3 +167,32 @@ def test_over_a_socket_data_comes_first_when_the_answer_cannot_be_sent(pki_files
         results[lib] = got
     assert results[cyssl][0] in (b"hello", 5)
     assert results[cyssl] == results[ssl]
+
+
+class _Broken:
+    """A handshake state machine with a bug: any message makes it raise."""
+
+    def handle(self, *message):
+        raise ValueError("a bug")
+
+
+@pytest.mark.parametrize("into_buffer", [True, False], ids=["buffer", "bytes"])
+def test_an_internal_error_after_data_is_raised_not_taken_for_an_end(pki_files, into_buffer):
+    """A bug met after data in the same batch (here, on a KeyUpdate) fails closed like any
+    failure: the data first, then INTERNAL_ERROR, not a quiet end of stream."""
+    pair = Pair(client_context(pki_files, cyssl), server_context(pki_files, cyssl), cyssl.MemoryBIO)
+    pair.handshake()
+    pair.pump()
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.read(100)                  # the server's tickets, before the bug
+    pair.server.write(b"hello")
+    pair.server.conn.update_keys(False)
+    pair.client.conn.handshake = _Broken()
+    pair.c_in.write(pair.s_out.read() + pair.server.conn.outgoing())
+    buffer = bytearray(100)
+    read = (lambda: bytes(buffer[:pair.client.read(100, buffer)])) if into_buffer else (
+        lambda: pair.client.read(100))
+    assert read() == b"hello"
+    with pytest.raises(ssl.SSLError) as info:
+        read()
+    assert info.value.reason == "INTERNAL_ERROR"

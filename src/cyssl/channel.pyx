@@ -223,10 +223,12 @@ cdef class TLSChannel:
         except OSError:                       # ssl.SSLError included
             # Received bytes that brought data called for an answer (a KeyUpdate, the
             # alert for a bad record after the data) that could not be sent: the data is
-            # the reader's now; the transport's failure comes back at its next use.
+            # the reader's now; the transport's failure comes back at its next use. (A
+            # failure of the engine is not the transport's: it is raised now.)
             delivered = conn.records.direct_done()
-            if delivered or conn.received.size:
+            if (delivered or conn.received.size) and not self._failed:
                 return delivered
+            conn.records.take_direct_bytes()
             raise
         except BaseException:
             conn.records.direct_done()
@@ -288,6 +290,7 @@ cdef class TLSChannel:
         self._flush()
         while not conn.close_received and not self._transport_eof:
             self._fill()
+            self._raise_left_error(conn)
         return None
 
     # Queries ------------------------------------------------------------------

@@ -83,8 +83,11 @@ cdef class Connection:
             # A bug of ours must still fail closed, as a TLS error, telling the peer.
             err = TLSError(INTERNAL_ERROR, "INTERNAL_ERROR",
                            "internal error (%s) while processing peer data" % type(exc).__name__)
+            err.__cause__ = exc
             self.abort(err)
-            raise err from exc
+            if data_arrived:
+                return                          # as above: the data first
+            raise err
 
     cdef int _on_record(self, int content_type, object payload) except -1:
         """Act on one record; 1 if it brought application data for the reader, else 0."""
