@@ -220,18 +220,16 @@ cdef class TLSChannel:
         conn.records.direct_to(owner, dest, room)
         try:
             self._fill()
-        except OSError:                       # ssl.SSLError included
-            # Received bytes that brought data called for an answer (a KeyUpdate, the
-            # alert for a bad record after the data) that could not be sent: the data is
-            # the reader's now; the transport's failure comes back at its next use. (A
-            # failure of the engine is not the transport's: it is raised now.)
+        except BaseException as exc:
             delivered = conn.records.direct_done()
-            if (delivered or conn.received.size) and not self._failed:
+            # Received bytes that brought data called for an answer (a KeyUpdate, the
+            # alert for a bad record after the data) that the transport could not take
+            # (an OSError, ssl.SSLError included): the data is the reader's now; the
+            # failure comes back at the transport's next use. (A failure of the engine is
+            # not the transport's: it is raised now.)
+            if (isinstance(exc, OSError) and (delivered or conn.received.size)
+                    and not self._failed):
                 return delivered
-            conn.records.take_direct_bytes()
-            raise
-        except BaseException:
-            conn.records.direct_done()
             conn.records.take_direct_bytes()
             raise
         return conn.records.direct_done()

@@ -71,22 +71,20 @@ cdef class Connection:
                     break
                 if self._on_record(content_type, payload):
                     data_arrived = True
-        except TLSError as err:
+        except Exception as exc:
+            if isinstance(exc, TLSError):
+                err = exc
+            else:
+                # A bug of ours must still fail closed, as a TLS error, telling the peer.
+                err = TLSError(INTERNAL_ERROR, "INTERNAL_ERROR",
+                               "internal error (%s) while processing peer data" % type(exc).__name__)
+                err.__cause__ = exc
             self.abort(err)
             if data_arrived:
                 # The application data before the failure is read first, and the failure
                 # reported to the read after it (``error``), as OpenSSL reads a record at
                 # a time: nothing the peer did send is lost to a later bad record.
                 return
-            raise
-        except Exception as exc:
-            # A bug of ours must still fail closed, as a TLS error, telling the peer.
-            err = TLSError(INTERNAL_ERROR, "INTERNAL_ERROR",
-                           "internal error (%s) while processing peer data" % type(exc).__name__)
-            err.__cause__ = exc
-            self.abort(err)
-            if data_arrived:
-                return                          # as above: the data first
             raise err
 
     cdef int _on_record(self, int content_type, object payload) except -1:

@@ -90,13 +90,12 @@ class Server12Handshake(Handshake12):
         an ECDHE-RSA suite, as from OpenSSL)."""
         conn = self.conn
         config = self.config
-        client_groups = _client_groups(hello.extensions)
         extensions = hello.extensions
+        client_groups = _client_groups(extensions)
         auths = config.key_auths()
-        # Kept for the full handshake's choice of chain and scheme.
-        self.client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS]) \
-            if EXT_SIGNATURE_ALGORITHMS in extensions else []
         if EXT_SIGNATURE_ALGORITHMS in extensions:
+            # Kept for the full handshake's choice of chain and scheme.
+            self.client_schemes = decode_u16_list(extensions[EXT_SIGNATURE_ALGORITHMS])
             if not signatures.any_known(self.client_schemes):
                 raise handshake_failure("no signature scheme in common",
                                         "NO_SHARED_SIGNATURE_ALGORITHMS")
