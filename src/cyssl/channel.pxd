@@ -20,6 +20,8 @@ cdef class TLSChannel:
     cdef bint _may_fill(self, Connection conn) except -1
     cdef int _raise_left_error(self, Connection conn) except -1
     cdef int _flush(self) except -1
+    cdef int _flush_now(self) except -1
+    cdef int _answer(self, bint brought_data) except -1
     cdef int _feed(self, data) except -1
     cdef int _handshake(self) except -1
     cdef object _failure(self, error)

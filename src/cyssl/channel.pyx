@@ -75,23 +75,37 @@ cdef class TLSChannel:
             self._flush()
         return conn
 
+    cdef int _flush_now(self) except -1:
+        """_flush() as far as the transport takes it without waiting; the rest goes at
+        its next use."""
+        return self._flush()
+
+    cdef int _answer(self, bint brought_data) except -1:
+        """Send what received bytes called for (``brought_data``: they also brought the
+        reader application data)."""
+        return self._flush()
+
     cdef int _feed(self, data) except -1:
+        cdef bint brought_data
         try:
-            self.conn.receive(data)
+            brought_data = self.conn.receive(data)
         except TLSError as err:
             self._flush_after_error()
             raise self._engine_failure(err) from None
-        if self.conn.error is not None:
-            # A failure after data, left for a later call: its alert goes as any alert
-            # does, a transport that cannot take it is no news before the data is read.
-            self._flush_after_error()
-            return 0
-        self._flush()
+        try:
+            self._answer(brought_data)
+        except OSError:                       # ssl.SSLError included
+            # After data: a failure left for later has its alert sent when it is raised;
+            # a transport's failure is raised after the data (see _fill_into).
+            if not brought_data or self.conn.error is None:
+                raise
         return 0
 
     def _flush_after_error(self):
         try:
-            self._flush()                     # the alert we owe the peer
+            # The alert we owe the peer, if the transport takes it: a peer that does not
+            # read does not keep the failure from being reported.
+            self._flush_now()
         except (OSError, errors.SSLError):
             pass
 
@@ -222,11 +236,11 @@ cdef class TLSChannel:
             self._fill()
         except BaseException as exc:
             delivered = conn.records.direct_done()
-            # Received bytes that brought data called for an answer (a KeyUpdate, the
-            # alert for a bad record after the data) that the transport could not take
-            # (an OSError, ssl.SSLError included): the data is the reader's now; the
-            # failure comes back at the transport's next use. (A failure of the engine is
-            # not the transport's: it is raised now.)
+            # Received bytes that brought data called for an answer (a KeyUpdate) that the
+            # transport failed to take (an OSError, ssl.SSLError included: a reset, a
+            # MemoryBIO after write_eof): the data is the reader's now; the failure comes
+            # back at the transport's next use. (A failure of the engine is not the
+            # transport's: it is raised now.)
             if (isinstance(exc, OSError) and (delivered or conn.received.size)
                     and not self._failed):
                 return delivered
@@ -238,6 +252,7 @@ cdef class TLSChannel:
         """Raise the failure the engine met after application data in the same batch, once
         that data has been read (OpenSSL, reading a record at a time, reports it then)."""
         if conn.error is not None and not self._failed:
+            self._flush_after_error()         # its alert, if the transport could not take it yet
             raise self._engine_failure(conn.error)
         return 0
 

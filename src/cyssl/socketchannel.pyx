@@ -20,18 +20,21 @@ _send = _socket.socket.send
 _write = os.write
 _fileno = _socket.socket.fileno
 _WRITE_FIRST = os.name == "posix"          # os.write takes a socket's descriptor there
+_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)
 
 
 cdef class SocketChannel(TLSChannel):
     cdef object _sock
     cdef bytearray _unsent
     cdef Py_ssize_t _write_owed
+    cdef bint _patient                         # sends wait for the socket (else keep the rest)
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
+        self._patient = True
 
     cdef int _flush(self) except -1:
         cdef Py_ssize_t sent
@@ -65,10 +68,36 @@ cdef class SocketChannel(TLSChannel):
         except OSError as exc:
             raise self._broken(exc) from None
 
+    cdef int _flush_now(self) except -1:
+        if not _DONTWAIT:
+            return self._flush()
+        self._patient = False
+        try:
+            self._flush()
+        except errors.SSLWantWriteError:
+            pass                                     # the rest is in _unsent
+        finally:
+            self._patient = True
+        return 0
+
+    cdef int _answer(self, bint brought_data) except -1:
+        """As OpenSSL's SSL_read: a write the caller is to retry keeps what we owe the
+        peer behind its bytes until then; and an answer owed with data read (a KeyUpdate
+        reply, an alert) does not keep the data waiting on a full send buffer (a peer
+        that does not read): it goes at the socket's next use (a read or write sends it
+        first)."""
+        if self._write_owed:
+            return 0
+        return self._flush_now() if brought_data else self._flush()
+
     cdef object _send_some(self, data):
         """Send what the socket takes of ``data``; its count. Write first, as OpenSSL
         does: socket.send on a socket with a timeout polls before every send, and a
         send almost never has to wait."""
+        if not self._patient:
+            if self._sock.gettimeout() is None:         # a blocking descriptor
+                return _send(self._sock, data, _DONTWAIT)
+            return _write(_fileno(self._sock), data)    # non-blocking under a timeout
         if _WRITE_FIRST:
             try:
                 return _write(_fileno(self._sock), data)
@@ -77,7 +106,11 @@ cdef class SocketChannel(TLSChannel):
         return _send(self._sock, data)                  # waits up to the timeout
 
     cdef int _fill(self) except -1:
-        self._flush()
+        if not self._write_owed:
+            # A write the caller is to retry (it raised SSLWantWriteError or a timeout)
+            # keeps its bytes until then: a read does not wait on them, as OpenSSL's does
+            # not (a full-duplex peer may be waiting for us to read before it reads).
+            self._flush()
         try:
             if self.conn is not None and self.conn.close_sent and not self.conn.close_received:
                 # Shutting down (unwrap): take one record at a time, so that plaintext the

@@ -46,7 +46,7 @@ cdef class Connection:
 
     cdef int _on_record(self, int content_type, object payload) except -1
     cdef int _on_alert(self, object payload) except -1
-    cpdef receive(self, data)
+    cpdef bint receive(self, data) except -1
     cpdef bytes outgoing(self)
     cpdef send(self, data)
     cpdef bytes read(self, Py_ssize_t n=*)

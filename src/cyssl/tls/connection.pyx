@@ -55,12 +55,13 @@ cdef class Connection:
 
     # Bytes in ---------------------------------------------------------------
 
-    cpdef receive(self, data):
-        """Process received bytes: handshake progress, alerts, application data."""
+    cpdef bint receive(self, data) except -1:
+        """Process received bytes: handshake progress, alerts, application data. True when
+        they brought the reader application data."""
         if self.error is not None:
             raise self.error
         if self.close_received:
-            return                              # RFC 8446 6.1: data after close_notify is ignored
+            return False                        # RFC 8446 6.1: data after close_notify is ignored
         cdef int content_type
         cdef bint data_arrived = False
         self.records.receive(data)
@@ -84,8 +85,9 @@ cdef class Connection:
                 # The application data before the failure is read first, and the failure
                 # reported to the read after it (``error``), as OpenSSL reads a record at
                 # a time: nothing the peer did send is lost to a later bad record.
-                return
+                return True
             raise err
+        return data_arrived
 
     cdef int _on_record(self, int content_type, object payload) except -1:
         """Act on one record; 1 if it brought application data for the reader, else 0."""
