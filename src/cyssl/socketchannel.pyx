@@ -27,57 +27,23 @@ cdef class SocketChannel(TLSChannel):
     cdef object _sock
     cdef bytearray _unsent
     cdef Py_ssize_t _write_owed
-    cdef bint _patient                         # sends wait for the socket (else keep the rest)
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
-        self._patient = True
 
     cdef int _flush(self) except -1:
-        cdef Py_ssize_t sent
-        if self.conn is not None and self.conn.records.has_outgoing():
-            out = self.conn.outgoing()
-            if PyByteArray_GET_SIZE(self._unsent):
-                self._unsent += out
-            else:
-                # Nothing left over: send the bytes object itself (no copy into _unsent);
-                # only what the socket does not take is kept.
-                sent = self._send_or_keep(out)
-                if sent == PyBytes_GET_SIZE(out):
-                    return 0
-                self._unsent += memoryview(out)[sent:]
-        while PyByteArray_GET_SIZE(self._unsent):
-            sent = self._send_or_keep(self._unsent)
-            del self._unsent[:sent]
-        return 0
-
-    cdef Py_ssize_t _send_or_keep(self, data) except -1:
-        """_send_some(data), its errors in the ssl module's terms. On a would-block or
-        a timeout, bytes of ``data`` not already in _unsent are kept there first."""
-        try:
-            return self._send_some(data)
-        except (BlockingIOError, TimeoutError) as exc:
-            if data is not self._unsent:
-                self._unsent += data
-            if isinstance(exc, BlockingIOError):
-                raise errors.want_write() from None
-            raise
-        except OSError as exc:
-            raise self._broken(exc) from None
+        return self._send_pending(True)
 
     cdef int _flush_now(self) except -1:
         if not _DONTWAIT:
             return self._flush()
-        self._patient = False
         try:
-            self._flush()
+            self._send_pending(False)
         except errors.SSLWantWriteError:
             pass                                     # the rest is in _unsent
-        finally:
-            self._patient = True
         return 0
 
     cdef int _answer(self, bint brought_data) except -1:
@@ -90,11 +56,45 @@ cdef class SocketChannel(TLSChannel):
             return 0
         return self._flush_now() if brought_data else self._flush()
 
-    cdef object _send_some(self, data):
+    cdef int _send_pending(self, bint wait) except -1:
+        """Send the engine's output after what is left in _unsent; ``wait``: as long as the
+        socket's mode says, else only what it takes now."""
+        cdef Py_ssize_t sent
+        if self.conn is not None and self.conn.records.has_outgoing():
+            out = self.conn.outgoing()
+            if PyByteArray_GET_SIZE(self._unsent):
+                self._unsent += out
+            else:
+                # Nothing left over: send the bytes object itself (no copy into _unsent);
+                # only what the socket does not take is kept.
+                sent = self._send_or_keep(out, wait)
+                if sent == PyBytes_GET_SIZE(out):
+                    return 0
+                self._unsent += memoryview(out)[sent:]
+        while PyByteArray_GET_SIZE(self._unsent):
+            sent = self._send_or_keep(self._unsent, wait)
+            del self._unsent[:sent]
+        return 0
+
+    cdef Py_ssize_t _send_or_keep(self, data, bint wait) except -1:
+        """_send_some(data, wait), its errors in the ssl module's terms. On a would-block
+        or a timeout, bytes of ``data`` not already in _unsent are kept there first."""
+        try:
+            return self._send_some(data, wait)
+        except (BlockingIOError, TimeoutError) as exc:
+            if data is not self._unsent:
+                self._unsent += data
+            if isinstance(exc, BlockingIOError):
+                raise errors.want_write() from None
+            raise
+        except OSError as exc:
+            raise self._broken(exc) from None
+
+    cdef object _send_some(self, data, bint wait):
         """Send what the socket takes of ``data``; its count. Write first, as OpenSSL
         does: socket.send on a socket with a timeout polls before every send, and a
         send almost never has to wait."""
-        if not self._patient:
+        if not wait:
             if self._sock.gettimeout() is None:         # a blocking descriptor
                 return _send(self._sock, data, _DONTWAIT)
             return _write(_fileno(self._sock), data)    # non-blocking under a timeout
