@@ -21,7 +21,7 @@ cdef class TLSChannel:
     cdef int _raise_left_error(self, Connection conn) except -1
     cdef int _flush(self) except -1
     cdef int _flush_now(self) except -1
-    cdef int _answer(self, bint brought_data) except -1
+    cdef int _answer(self) except -1
     cdef int _feed(self, data) except -1
     cdef int _handshake(self) except -1
     cdef object _failure(self, error)

@@ -80,9 +80,8 @@ cdef class TLSChannel:
         its next use."""
         return self._flush()
 
-    cdef int _answer(self, bint brought_data) except -1:
-        """Send what received bytes called for (``brought_data``: they also brought the
-        reader application data)."""
+    cdef int _answer(self) except -1:
+        """Send what received bytes called for."""
         return self._flush()
 
     cdef int _feed(self, data) except -1:
@@ -93,7 +92,7 @@ cdef class TLSChannel:
             self._flush_after_error()
             raise self._engine_failure(err) from None
         try:
-            self._answer(brought_data)
+            self._answer()
         except OSError:                       # ssl.SSLError included
             # After data: a failure left for later has its alert sent when it is raised;
             # a transport's failure is raised after the data (see _fill_into).

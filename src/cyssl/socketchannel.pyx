@@ -11,6 +11,8 @@ import socket as _socket
 
 from cpython.bytearray cimport PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 
 from cyssl import errors
 from cyssl.channel cimport TLSChannel
@@ -20,24 +22,35 @@ _send = _socket.socket.send
 _write = os.write
 _fileno = _socket.socket.fileno
 _WRITE_FIRST = os.name == "posix"          # os.write takes a socket's descriptor there
-_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)
+cdef int _DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)   # 0: no such flag (Windows)
 
 
 cdef class SocketChannel(TLSChannel):
     cdef object _sock
     cdef bytearray _unsent
     cdef Py_ssize_t _write_owed
+    cdef PyThread_type_lock _send_lock         # held by the thread in _send_pending
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
+        self._send_lock = PyThread_allocate_lock()
+        if self._send_lock == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self._send_lock != NULL:
+            PyThread_free_lock(self._send_lock)
 
     cdef int _flush(self) except -1:
         return self._send_pending(True)
 
     cdef int _flush_now(self) except -1:
+        if not PyByteArray_GET_SIZE(self._unsent) and (self.conn is None
+                                                       or not self.conn.records.has_outgoing()):
+            return 0
         if not _DONTWAIT:
             return self._flush()
         try:
@@ -46,35 +59,57 @@ cdef class SocketChannel(TLSChannel):
             pass                                     # the rest is in _unsent
         return 0
 
-    cdef int _answer(self, bint brought_data) except -1:
-        """As OpenSSL's SSL_read: a write the caller is to retry keeps what we owe the
-        peer behind its bytes until then; and an answer owed with data read (a KeyUpdate
-        reply, an alert) does not keep the data waiting on a full send buffer (a peer
-        that does not read): it goes at the socket's next use (a read or write sends it
-        first)."""
+    cdef int _answer(self) except -1:
+        return self._send_before_reading()
+
+    cdef int _send_before_reading(self) except -1:
+        """What a read sends, as OpenSSL's SSL_read does: the handshake and an answer the
+        peer waits for (post-handshake authentication) in full, waiting as the socket's
+        mode says; anything else (a KeyUpdate reply, which OpenSSL sends with the next
+        write; an alert) only as far as the socket takes it now, and nothing while a
+        write the caller is to retry is owed (its bytes go first, at the retry). So a
+        peer that sends but does not read cannot hold up our reads, and a full-duplex
+        peer that reads only once we have read is not waited for."""
+        conn = self.conn
+        if not self._handshake_done or (conn is not None and conn.answer_awaited):
+            self._flush()
+            if conn is not None:
+                conn.answer_awaited = False
+            return 0
         if self._write_owed:
             return 0
-        return self._flush_now() if brought_data else self._flush()
+        return self._flush_now()
 
     cdef int _send_pending(self, bint wait) except -1:
-        """Send the engine's output after what is left in _unsent; ``wait``: as long as the
-        socket's mode says, else only what it takes now."""
+        """Send what is left in _unsent, then the engine's output, until both are empty;
+        ``wait``: as long as the socket's mode says, else only what it takes now.
+
+        One thread sends at a time (a reader and a writer may share an SSLSocket, as
+        they do the stdlib's): one that must wait for its bytes to go waits for the
+        sender, without the GIL; one that need not leaves its output to the sender,
+        which takes the engine's output until there is none (the GIL is released only
+        inside its socket calls, so it sees what was queued meanwhile)."""
         cdef Py_ssize_t sent
-        if self.conn is not None and self.conn.records.has_outgoing():
-            out = self.conn.outgoing()
-            if PyByteArray_GET_SIZE(self._unsent):
-                self._unsent += out
-            else:
+        if not PyThread_acquire_lock(self._send_lock, NOWAIT_LOCK):
+            if not wait:
+                return 0
+            with nogil:
+                PyThread_acquire_lock(self._send_lock, WAIT_LOCK)
+        try:
+            while True:
+                while PyByteArray_GET_SIZE(self._unsent):
+                    sent = self._send_or_keep(self._unsent, wait)
+                    del self._unsent[:sent]
+                if self.conn is None or not self.conn.records.has_outgoing():
+                    return 0
                 # Nothing left over: send the bytes object itself (no copy into _unsent);
                 # only what the socket does not take is kept.
+                out = self.conn.outgoing()
                 sent = self._send_or_keep(out, wait)
-                if sent == PyBytes_GET_SIZE(out):
-                    return 0
-                self._unsent += memoryview(out)[sent:]
-        while PyByteArray_GET_SIZE(self._unsent):
-            sent = self._send_or_keep(self._unsent, wait)
-            del self._unsent[:sent]
-        return 0
+                if sent < PyBytes_GET_SIZE(out):
+                    self._unsent += memoryview(out)[sent:]
+        finally:
+            PyThread_release_lock(self._send_lock)
 
     cdef Py_ssize_t _send_or_keep(self, data, bint wait) except -1:
         """_send_some(data, wait), its errors in the ssl module's terms. On a would-block
@@ -106,11 +141,7 @@ cdef class SocketChannel(TLSChannel):
         return _send(self._sock, data)                  # waits up to the timeout
 
     cdef int _fill(self) except -1:
-        if not self._write_owed:
-            # A write the caller is to retry (it raised SSLWantWriteError or a timeout)
-            # keeps its bytes until then: a read does not wait on them, as OpenSSL's does
-            # not (a full-duplex peer may be waiting for us to read before it reads).
-            self._flush()
+        self._send_before_reading()
         try:
             if self.conn is not None and self.conn.close_sent and not self.conn.close_received:
                 # Shutting down (unwrap): take one record at a time, so that plaintext the

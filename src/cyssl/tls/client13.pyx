@@ -484,6 +484,7 @@ cdef class ClientHandshake:
             send_client_certificate(conn, transcript, request, conn.write_secret)
             verify_data = conn.finished_verify_data(True, transcript.digest())
             conn.send_handshake(encode_finished(verify_data))
+            conn.answer_awaited = True        # the server waits for it: a read sends it first
         else:
             raise unexpected_message("unexpected %s after the handshake" % handshake_name(msg_type))
 

@@ -13,6 +13,7 @@ cdef class Connection:
     cdef public object handshake              # the role's state machine
     cdef readonly ByteQueue received         # application data not yet read
     cdef public bint handshake_complete
+    cdef public bint answer_awaited           # queued output the peer waits for (post-handshake auth)
     cdef public bint app_data_readable
     cdef public bint ccs_allowed
     cdef public bint ccs_received

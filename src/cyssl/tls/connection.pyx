@@ -40,6 +40,7 @@ cdef class Connection:
         self.handshake_buffer = HandshakeBuffer(config.max_handshake_message)
         self.received = ByteQueue()
         self.handshake_complete = False
+        self.answer_awaited = False
         self.app_data_readable = False
         self.ccs_allowed = False
         self.ccs_received = False
