@@ -8,11 +8,14 @@ twice; on a blocking socket they block; with a timeout the socket's timeout erro
 """
 import os
 import socket as _socket
+from time import monotonic as _monotonic
 
 from cpython.bytearray cimport PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_GET_SIZE
-from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
-                               PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.pythread cimport (NOWAIT_LOCK, PY_LOCK_ACQUIRED, PY_LOCK_INTR, PyLockStatus,
+                               PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_get_thread_ident, PyThread_release_lock, PyThread_type_lock)
 
 from cyssl import errors
 from cyssl.channel cimport TLSChannel
@@ -21,8 +24,14 @@ _recv = _socket.socket.recv
 _send = _socket.socket.send
 _write = os.write
 _fileno = _socket.socket.fileno
+_timeout = _socket.timeout                 # TimeoutError since 3.10, its own class before
 _WRITE_FIRST = os.name == "posix"          # os.write takes a socket's descriptor there
 cdef int _DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)   # 0: no such flag (Windows)
+
+
+cdef extern from "pythread.h":
+    PyLockStatus PyThread_acquire_lock_timed(PyThread_type_lock lock, long long microseconds,
+                                             int intr_flag) nogil
 
 
 cdef class SocketChannel(TLSChannel):
@@ -30,12 +39,14 @@ cdef class SocketChannel(TLSChannel):
     cdef bytearray _unsent
     cdef Py_ssize_t _write_owed
     cdef PyThread_type_lock _send_lock         # held by the thread in _send_pending
+    cdef long _sender                          # that thread's ident (0: none)
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
+        self._sender = 0
         self._send_lock = PyThread_allocate_lock()
         if self._send_lock == NULL:
             raise MemoryError()
@@ -45,16 +56,18 @@ cdef class SocketChannel(TLSChannel):
             PyThread_free_lock(self._send_lock)
 
     cdef int _flush(self) except -1:
-        return self._send_pending(True)
+        return self._send_pending(True, True)
 
     cdef int _flush_now(self) except -1:
         if not PyByteArray_GET_SIZE(self._unsent) and (self.conn is None
                                                        or not self.conn.records.has_outgoing()):
             return 0
-        if not _DONTWAIT:
-            return self._flush()
+        if not _DONTWAIT and self._sock.gettimeout() != 0:
+            # No way to send without waiting on a blocking socket or one with a timeout
+            # (Windows): reads wait here, as they did before (README).
+            return self._send_pending(True, False)
         try:
-            self._send_pending(False)
+            self._send_pending(False, False)
         except errors.SSLWantWriteError:
             pass                                     # the rest is in _unsent
         return 0
@@ -69,38 +82,39 @@ cdef class SocketChannel(TLSChannel):
         write; an alert) only as far as the socket takes it now, and nothing while a
         write the caller is to retry is owed (its bytes go first, at the retry). So a
         peer that sends but does not read cannot hold up our reads, and a full-duplex
-        peer that reads only once we have read is not waited for."""
+        peer that reads only once we have read is not waited for. A read never waits
+        for another thread's send: that thread sends what the read queued."""
         conn = self.conn
         if not self._handshake_done or (conn is not None and conn.answer_awaited):
-            self._flush()
-            if conn is not None:
-                conn.answer_awaited = False
-            return 0
+            return self._send_pending(True, False)
         if self._write_owed:
             return 0
         return self._flush_now()
 
-    cdef int _send_pending(self, bint wait) except -1:
+    cdef int _send_pending(self, bint wait, bint wait_for_sender) except -1:
         """Send what is left in _unsent, then the engine's output, until both are empty;
         ``wait``: as long as the socket's mode says, else only what it takes now.
 
         One thread sends at a time (a reader and a writer may share an SSLSocket, as
-        they do the stdlib's): one that must wait for its bytes to go waits for the
-        sender, without the GIL; one that need not leaves its output to the sender,
-        which takes the engine's output until there is none (the GIL is released only
-        inside its socket calls, so it sees what was queued meanwhile)."""
+        they do the stdlib's). When another is sending, this one waits for it only if
+        ``wait_for_sender``; else it leaves its output to that sender, which takes the
+        engine's output until there is none (the GIL is released only inside its socket
+        calls, so it sees what was queued meanwhile)."""
         cdef Py_ssize_t sent
         if not PyThread_acquire_lock(self._send_lock, NOWAIT_LOCK):
-            if not wait:
+            if not wait_for_sender:
                 return 0
-            with nogil:
-                PyThread_acquire_lock(self._send_lock, WAIT_LOCK)
+            self._wait_for_sender()
+        self._sender = <long>PyThread_get_thread_ident()
         try:
             while True:
                 while PyByteArray_GET_SIZE(self._unsent):
                     sent = self._send_or_keep(self._unsent, wait)
                     del self._unsent[:sent]
-                if self.conn is None or not self.conn.records.has_outgoing():
+                if self.conn is None:
+                    return 0
+                if not self.conn.records.has_outgoing():
+                    self.conn.answer_awaited = False     # whatever the peer waited for went
                     return 0
                 # Nothing left over: send the bytes object itself (no copy into _unsent);
                 # only what the socket does not take is kept.
@@ -109,14 +123,39 @@ cdef class SocketChannel(TLSChannel):
                 if sent < PyBytes_GET_SIZE(out):
                     self._unsent += memoryview(out)[sent:]
         finally:
+            self._sender = 0
             PyThread_release_lock(self._send_lock)
+
+    cdef int _wait_for_sender(self) except -1:
+        """Take the send lock from the thread sending now, waiting no longer than the
+        socket's timeout allows (a non-blocking socket: SSLWantWriteError) and running
+        signal handlers meanwhile, as a wait in the socket would."""
+        cdef PyLockStatus status
+        cdef long long micro
+        if self._sender == <long>PyThread_get_thread_ident():
+            # A signal handler sending on the socket whose send it interrupted: its bytes
+            # would land inside a record (io's buffered writers refuse the same way).
+            raise RuntimeError("reentrant send on an SSLSocket")
+        timeout = self._sock.gettimeout()
+        if timeout == 0:
+            raise errors.want_write()
+        deadline = None if timeout is None else _monotonic() + timeout
+        while True:
+            micro = -1 if deadline is None else <long long>(max(0.0, deadline - _monotonic()) * 1e6)
+            with nogil:
+                status = PyThread_acquire_lock_timed(self._send_lock, micro, 1)
+            if status == PY_LOCK_ACQUIRED:
+                return 0
+            if status != PY_LOCK_INTR:
+                raise _timeout("The write operation timed out")
+            PyErr_CheckSignals()
 
     cdef Py_ssize_t _send_or_keep(self, data, bint wait) except -1:
         """_send_some(data, wait), its errors in the ssl module's terms. On a would-block
         or a timeout, bytes of ``data`` not already in _unsent are kept there first."""
         try:
             return self._send_some(data, wait)
-        except (BlockingIOError, TimeoutError) as exc:
+        except (BlockingIOError, _timeout) as exc:
             if data is not self._unsent:
                 self._unsent += data
             if isinstance(exc, BlockingIOError):
@@ -130,9 +169,12 @@ cdef class SocketChannel(TLSChannel):
         does: socket.send on a socket with a timeout polls before every send, and a
         send almost never has to wait."""
         if not wait:
-            if self._sock.gettimeout() is None:         # a blocking descriptor
+            timeout = self._sock.gettimeout()
+            if timeout is None:                          # a blocking descriptor
                 return _send(self._sock, data, _DONTWAIT)
-            return _write(_fileno(self._sock), data)    # non-blocking under a timeout
+            if timeout:                                  # non-blocking under a timeout
+                return _write(_fileno(self._sock), data)
+            # A non-blocking socket: as when waiting, which it never does.
         if _WRITE_FIRST:
             try:
                 return _write(_fileno(self._sock), data)
@@ -151,7 +193,7 @@ cdef class SocketChannel(TLSChannel):
                 data = _recv(self._sock, 65536)
         except BlockingIOError:
             raise errors.want_read() from None
-        except TimeoutError:
+        except _timeout:
             raise
         except OSError as exc:
             raise self._broken(exc) from None
@@ -170,8 +212,9 @@ cdef class SocketChannel(TLSChannel):
         the handshake; afterwards SSL_ERROR_SYSCALL, an SSLEOFError (which
         suppress_ragged_eofs turns into b""), or SSLZeroReturnError once the peer's
         close_notify came. The connection is not failed: OpenSSL saw only a syscall.
-        Bytes not yet sent will never be: they are dropped, not sent again later."""
-        del self._unsent[:]
+        Bytes not yet sent will never be: they are dropped, not sent again later (a new
+        buffer, as another thread may be sending from the old one)."""
+        self._unsent = bytearray()
         self._write_owed = 0
         if not self._handshake_done:
             return exc
