@@ -576,3 +576,26 @@ def test_a_signal_handler_sending_inside_a_send_is_refused(pki_files):
         signal.signal(signal.SIGALRM, previous)
         peer.close()
         tls.close()
+
+
+def test_two_writer_threads_each_send_all_their_bytes(pki_files):
+    """A second thread writing while the first one's write waits for room is not taken
+    for the first one's retry: each thread's bytes all arrive, once. (cyssl only: the
+    stdlib lets two threads into SSL_write together, which OpenSSL does not allow.)"""
+    tls, peer = connect(pki_files, cyssl)
+    try:
+        tls.settimeout(10)
+        writing, writer_outcome = start_stuck_writer(tls)   # 8 MiB of zeros
+        second = start(lambda: tls.sendall(b"\x01" * (1 << 20) + b"end"))
+        time.sleep(0.3)
+        plaintexts = []
+        peer.do(drain_until(b"end", plaintexts))
+        second.join(10)
+        writing.join(10)
+        peer.close()
+        assert writer_outcome == ["sent"]
+        got = plaintexts[0]
+        assert got.count(0) == 8 << 20 and got.count(1) == 1 << 20 and got.endswith(b"end")
+    finally:
+        peer.close()
+        tls.close()

@@ -236,6 +236,11 @@ cdef class SocketChannel(TLSChannel):
     def write(self, data):
         """As TLSChannel.write, but a write that raised SSLWantWriteError is finished by
         the caller's retry (with the same data) instead of being encrypted again."""
+        if self._write_owed and self._sender != 0 and self._sender != <long>PyThread_get_thread_ident():
+            # Another thread's write is being sent (two writers, which OpenSSL does not
+            # allow at all): this one is not its retry; it goes once that one is done.
+            self._wait_for_sender()
+            PyThread_release_lock(self._send_lock)
         if self._write_owed:
             self._flush()
             count = self._write_owed
