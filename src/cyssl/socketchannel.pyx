@@ -32,6 +32,7 @@ cdef int _DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)   # 0: no such flag (Wi
 cdef extern from "pythread.h":
     PyLockStatus PyThread_acquire_lock_timed(PyThread_type_lock lock, long long microseconds,
                                              int intr_flag) nogil
+    long long PY_TIMEOUT_MAX        # longer waits abort the process (Windows: ~49 days)
 
 
 cdef class SocketChannel(TLSChannel):
@@ -40,20 +41,25 @@ cdef class SocketChannel(TLSChannel):
     cdef Py_ssize_t _write_owed
     cdef PyThread_type_lock _send_lock         # held by the thread in _send_pending
     cdef long _sender                          # that thread's ident (0: none)
+    cdef PyThread_type_lock _write_lock        # held by the thread in write()
+    cdef long _writer                          # that thread's ident (0: none)
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, sock=None):
         self._sock = sock
         self._unsent = bytearray()
         self._write_owed = 0
-        self._sender = 0
+        self._sender = self._writer = 0
         self._send_lock = PyThread_allocate_lock()
-        if self._send_lock == NULL:
+        self._write_lock = PyThread_allocate_lock()
+        if self._send_lock == NULL or self._write_lock == NULL:
             raise MemoryError()
 
     def __dealloc__(self):
         if self._send_lock != NULL:
             PyThread_free_lock(self._send_lock)
+        if self._write_lock != NULL:
+            PyThread_free_lock(self._write_lock)
 
     cdef int _flush(self) except -1:
         return self._send_pending(True, True)
@@ -104,7 +110,7 @@ cdef class SocketChannel(TLSChannel):
         if not PyThread_acquire_lock(self._send_lock, NOWAIT_LOCK):
             if not wait_for_sender:
                 return 0
-            self._wait_for_sender()
+            self._wait_for(self._send_lock, self._sender)
         self._sender = <long>PyThread_get_thread_ident()
         try:
             while True:
@@ -126,16 +132,15 @@ cdef class SocketChannel(TLSChannel):
             self._sender = 0
             PyThread_release_lock(self._send_lock)
 
-    cdef int _wait_for_sender(self) except -1:
-        """Take the send lock from the thread sending now, waiting no longer than the
-        socket's timeout allows (a non-blocking socket: SSLWantWriteError) and running
-        signal handlers meanwhile, as a wait in the socket would."""
+    cdef int _wait_for(self, PyThread_type_lock lock, long holder) except -1:
+        """Take ``lock`` (the send or the write lock), which thread ``holder`` has, waiting
+        no longer than the socket's timeout allows (a non-blocking socket:
+        SSLWantWriteError) and running signal handlers meanwhile, as a wait in the
+        socket would."""
         cdef PyLockStatus status
         cdef long long micro
-        if self._sender == <long>PyThread_get_thread_ident():
-            # A signal handler sending on the socket whose send it interrupted: its bytes
-            # would land inside a record (io's buffered writers refuse the same way).
-            raise RuntimeError("reentrant send on an SSLSocket")
+        if holder == <long>PyThread_get_thread_ident():
+            raise _reentrant()
         timeout = self._sock.gettimeout()
         if timeout == 0:
             raise errors.want_write()
@@ -143,12 +148,13 @@ cdef class SocketChannel(TLSChannel):
         while True:
             micro = -1 if deadline is None else <long long>(max(0.0, deadline - _monotonic()) * 1e6)
             with nogil:
-                status = PyThread_acquire_lock_timed(self._send_lock, micro, 1)
+                status = PyThread_acquire_lock_timed(lock, min(micro, PY_TIMEOUT_MAX), 1)
             if status == PY_LOCK_ACQUIRED:
                 return 0
-            if status != PY_LOCK_INTR:
+            if status == PY_LOCK_INTR:
+                PyErr_CheckSignals()
+            elif micro <= PY_TIMEOUT_MAX:
                 raise _timeout("The write operation timed out")
-            PyErr_CheckSignals()
 
     cdef Py_ssize_t _send_or_keep(self, data, bint wait) except -1:
         """_send_some(data, wait), its errors in the ssl module's terms. On a would-block
@@ -235,27 +241,41 @@ cdef class SocketChannel(TLSChannel):
 
     def write(self, data):
         """As TLSChannel.write, but a write that raised SSLWantWriteError is finished by
-        the caller's retry (with the same data) instead of being encrypted again."""
-        if self._write_owed and self._sender != 0 and self._sender != <long>PyThread_get_thread_ident():
-            # Another thread's write is being sent (two writers, which OpenSSL does not
-            # allow at all): this one is not its retry; it goes once that one is done.
-            self._wait_for_sender()
-            PyThread_release_lock(self._send_lock)
-        if self._write_owed:
+        the caller's retry (with the same data) instead of being encrypted again.
+        Writes take turns (two writer threads, which OpenSSL does not allow at all, each
+        get their bytes through): another's is never taken for the owed one's retry."""
+        cdef long me = <long>PyThread_get_thread_ident()
+        if self._sender == me or self._writer == me:
+            # A signal handler writing inside our own send or write: its bytes would
+            # land inside a record, or be taken for the interrupted write's retry.
+            raise _reentrant()
+        if not PyThread_acquire_lock(self._write_lock, NOWAIT_LOCK):
+            self._wait_for(self._write_lock, self._writer)
+        self._writer = me
+        try:
+            if self._write_owed:
+                count = self._write_owed
+                self._flush()
+                self._write_owed = 0
+                return count
+            count = self._send_app_data(data)
+            self._write_owed = count
             self._flush()
-            count = self._write_owed
             self._write_owed = 0
             return count
-        count = self._send_app_data(data)
-        self._write_owed = count
-        self._flush()
-        self._write_owed = 0
-        return count
+        finally:
+            self._writer = 0
+            PyThread_release_lock(self._write_lock)
 
     def shutdown(self):
         """close_notify, then (on a blocking socket) the peer's; returns the socket."""
         TLSChannel.shutdown(self)
         return self._sock
+
+
+cdef object _reentrant():
+    # io's buffered writers refuse the same way.
+    return RuntimeError("reentrant write on an SSLSocket (from a signal handler?)")
 
 
 try:
