@@ -485,33 +485,16 @@ def test_a_post_handshake_auth_answer_leaves_while_another_thread_writes(pki_fil
                     return
         reading = start(reader)
 
-        def drain_then_answer(peer):
-            peer.sock.settimeout(0.5)
-            received, deadline = 0, time.monotonic() + 10
-            while time.monotonic() < deadline and not (received == len(upload)
-                                                       and peer.server.getpeercert()):
-                try:
-                    data = peer.sock.recv(1 << 16)
-                except socket.timeout:
-                    continue
-                if not data:
-                    break
-                peer.incoming.write(data)
-                try:
-                    while True:
-                        received += len(peer.server.read(1 << 16))
-                except ssl.SSLWantReadError:
-                    pass
-                peer.sock.sendall(peer.outgoing.read())
-            if peer.server.getpeercert():
-                peer.server.write(b"got cert")
-                peer.sock.sendall(peer.outgoing.read())
+        plaintexts = []
         peer.do(ask_for_certificate)
-        peer.do(drain_then_answer)
+        peer.do(drain_until(b"end", plaintexts, say_when_certified))
         reading.join(15)
         writer.join(15)
         assert uploaded == [None]
         assert got == [b"x", b"got cert"]
+        tls.sendall(b"end")
+        peer.close()
+        assert plaintexts == [upload + b"end"]
     finally:
         peer.close()
         tls.close()

@@ -79,17 +79,15 @@ cdef class SocketChannel(TLSChannel):
         return 0
 
     cdef int _answer(self) except -1:
-        return self._send_before_reading()
-
-    cdef int _send_before_reading(self) except -1:
-        """What a read sends, as OpenSSL's SSL_read does: the handshake and an answer the
-        peer waits for (post-handshake authentication) in full, waiting as the socket's
-        mode says; anything else (a KeyUpdate reply, which OpenSSL sends with the next
-        write; an alert) only as far as the socket takes it now, and nothing while a
-        write the caller is to retry is owed (its bytes go first, at the retry). So a
-        peer that sends but does not read cannot hold up our reads, and a full-duplex
-        peer that reads only once we have read is not waited for. A read never waits
-        for another thread's send: that thread sends what the read queued."""
+        """What a read sends (before it reads, and after each receipt), as OpenSSL's
+        SSL_read does: the handshake and an answer the peer waits for (post-handshake
+        authentication) in full, waiting as the socket's mode says; anything else (a
+        KeyUpdate reply, which OpenSSL sends with the next write; an alert) only as far
+        as the socket takes it now, and nothing while a write the caller is to retry is
+        owed (its bytes go first, at the retry). So a peer that sends but does not read
+        cannot hold up our reads, and a full-duplex peer that reads only once we have
+        read is not waited for. A read never waits for another thread's send: that
+        thread sends what the read queued."""
         conn = self.conn
         if not self._handshake_done or (conn is not None and conn.answer_awaited):
             return self._send_pending(True, False)
@@ -189,7 +187,7 @@ cdef class SocketChannel(TLSChannel):
         return _send(self._sock, data)                  # waits up to the timeout
 
     cdef int _fill(self) except -1:
-        self._send_before_reading()
+        self._answer()
         try:
             if self.conn is not None and self.conn.close_sent and not self.conn.close_received:
                 # Shutting down (unwrap): take one record at a time, so that plaintext the
@@ -245,21 +243,17 @@ cdef class SocketChannel(TLSChannel):
         Writes take turns (two writer threads, which OpenSSL does not allow at all, each
         get their bytes through): another's is never taken for the owed one's retry."""
         cdef long me = <long>PyThread_get_thread_ident()
-        if self._sender == me or self._writer == me:
-            # A signal handler writing inside our own send or write: its bytes would
-            # land inside a record, or be taken for the interrupted write's retry.
+        if self._sender == me:
+            # A signal handler writing inside our own send: its bytes would land inside
+            # a record. (Inside our own write, _wait_for refuses it, before it queues.)
             raise _reentrant()
         if not PyThread_acquire_lock(self._write_lock, NOWAIT_LOCK):
             self._wait_for(self._write_lock, self._writer)
         self._writer = me
         try:
-            if self._write_owed:
-                count = self._write_owed
-                self._flush()
-                self._write_owed = 0
-                return count
-            count = self._send_app_data(data)
-            self._write_owed = count
+            if not self._write_owed:                 # else this is the owed write's retry
+                self._write_owed = self._send_app_data(data)
+            count = self._write_owed
             self._flush()
             self._write_owed = 0
             return count
