@@ -6,7 +6,8 @@ returns the data that arrives, as the stdlib's does, instead of waiting to send 
 - a write the caller is to retry (it raised SSLWantWriteError) does not hold up reads:
   a full-duplex peer may read only once we have read;
 - what the peer waits for (a post-handshake authentication answer) is still sent in full
-  by the read, even while another thread's write waits on the socket.
+  by the read, even while another thread's write waits on the socket, or another
+  reader's send leaves for lack of room.
 
 The stdlib reading over the same kind of socket is the oracle, except where it fails."""
 import os
@@ -588,5 +589,76 @@ def test_two_writer_threads_each_send_all_their_bytes(pki_files, writes):
         got = plaintexts[0]
         assert got.count(0) == 8 << 20 and got.count(1) == 1 << 20 and got.endswith(b"end")
     finally:
+        peer.close()
+        tls.close()
+
+
+def test_a_post_handshake_auth_answer_leaves_while_another_reader_sends_what_it_can(
+        pki_files, monkeypatch):
+    """Two reader threads. KeyUpdate replies fill the send direction (the peer reads
+    nothing); one reader is sending the rest of them without waiting when the other gets
+    a certificate request. That send finds no room and leaves; the answer must still go,
+    behind the replies, once the peer reads: the second reader waits for the first one's
+    send, then sends in full. (Before, it left its answer to that send and then waited
+    for the peer, which waited for the answer.) The first reader's send is held in place
+    by a stand-in for socket.send that lets it go on only when told."""
+    import cyssl.socketchannel as socketchannel
+    server_setup, client_setup = pha_contexts(pki_files)
+    tls, peer = connect(pki_files, cyssl, server_setup=server_setup, client_setup=client_setup)
+    try:
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        tls.settimeout(WAIT)
+
+        def requests(server, outgoing):
+            out = []
+            for _ in range(500):
+                server.conn.update_keys(True)
+                out.append(server.conn.outgoing())
+            server.write(b"ok")
+            return b"".join(out) + outgoing.read()
+        while select.select([], [tls], [], 0)[1]:       # until the replies fill it
+            peer.send(requests)
+            assert tls.recv(100) == b"ok"
+
+        first_sends, go_on = threading.Event(), threading.Event()
+        real_send = socketchannel._send
+
+        def held_send(sock, data, *flags):
+            if threading.current_thread() is first:
+                first_sends.set()
+                go_on.wait(10)
+            return real_send(sock, data, *flags)
+        monkeypatch.setattr(socketchannel, "_send", held_send)
+        tls.settimeout(None)
+        got = []
+
+        def read_until_certified():
+            while True:
+                data = tls.recv(100)
+                got.append(data)
+                if not data or data == b"got cert":
+                    return
+        first = threading.Thread(target=read_until_certified, daemon=True)
+        first.start()
+        assert first_sends.wait(10)                     # it holds the send lock now
+        peer.do(ask_for_certificate)
+        second = start(read_until_certified)
+        time.sleep(0.3)                                 # it has the request now
+        go_on.set()                                     # no room: the first send leaves
+        time.sleep(0.3)
+        plaintexts = []
+        peer.do(drain_until(b"end", plaintexts, say_when_certified))
+        deadline = time.monotonic() + WAIT
+        while b"got cert" not in got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b"x" in got and b"got cert" in got, got
+        tls.sendall(b"end")
+        peer.close()                                    # the other reader meets the EOF
+        first.join(WAIT)
+        second.join(WAIT)
+        assert not first.is_alive() and not second.is_alive()
+        assert plaintexts == [b"end"]
+    finally:
+        go_on.set()
         peer.close()
         tls.close()

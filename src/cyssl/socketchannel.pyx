@@ -86,11 +86,12 @@ cdef class SocketChannel(TLSChannel):
         as the socket takes it now, and nothing while a write the caller is to retry is
         owed (its bytes go first, at the retry). So a peer that sends but does not read
         cannot hold up our reads, and a full-duplex peer that reads only once we have
-        read is not waited for. A read never waits for another thread's send: that
-        thread sends what the read queued."""
+        read is not waited for. For anything else a read does not wait for another
+        thread's send (that thread sends what the read queued); for what the peer waits
+        for it does, as that send may be one that takes only what the socket takes now."""
         conn = self.conn
         if not self._handshake_done or (conn is not None and conn.answer_awaited):
-            return self._send_pending(True, False)
+            return self._send_pending(True, True)
         if self._write_owed:
             return 0
         return self._flush_now()

@@ -66,8 +66,8 @@ cdef class RecordLayer:
     cdef public int plaintext_version        # legacy_record_version of unprotected records
     cdef public bint plaintext_alerts        # a TLS 1.3 peer may still alert without keys
     cdef bytearray _flight                   # protected handshake messages not yet framed
-    cdef Py_ssize_t _direct_room             # a reader waits for the next application data
-                                             # record, with room for this much (0: none)
+    # A reader waits for the next application data record, with room for this much (0: none).
+    cdef Py_ssize_t _direct_room
     cdef unsigned char* _direct              # its buffer (NULL: a new bytes object)
     cdef object _direct_owner
     cdef Py_ssize_t _direct_delivered
