@@ -141,6 +141,24 @@ def data_then_forged_record(server, outgoing):
     return outgoing.read() + forged_record(server, outgoing)
 
 
+def key_update_requests(before_each=b"", after=b""):
+    """A batch for Peer.send: 500 KeyUpdate requests, each after the data ``before_each``,
+    then the data ``after``."""
+    def batch(server, outgoing):
+        out = []
+        for _ in range(500):
+            if before_each:
+                server.write(before_each)
+                out.append(outgoing.read())
+            server.conn.update_keys(True)
+            out.append(server.conn.outgoing())
+        if after:
+            server.write(after)
+            out.append(outgoing.read())
+        return b"".join(out)
+    return batch
+
+
 def drain_until(marker, plaintexts, after_each=None):
     """A peer command: read and decrypt everything until ``marker`` arrives (its
     plaintext goes to ``plaintexts``); sends what the engine queues meanwhile, and what
@@ -343,14 +361,7 @@ def test_key_update_replies_held_back_go_out_once_and_in_order(pki_files):
         tls.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         tls.settimeout(WAIT)
 
-        def requests(server, outgoing):
-            out = []
-            for _ in range(500):
-                server.write(b"0123456789")
-                out.append(outgoing.read())
-                server.conn.update_keys(True)
-                out.append(server.conn.outgoing())
-            return b"".join(out)
+        requests = key_update_requests(before_each=b"0123456789")
         for _ in range(4):
             peer.send(requests)
             got = 0
@@ -388,6 +399,15 @@ def say_when_certified(peer):
     if peer.server.getpeercert() and not getattr(peer, "certified", False):
         peer.certified = True
         peer.server.write(b"got cert")
+
+
+def read_until_certified(tls, got):
+    """A reader thread's work: ``tls``'s reads into ``got`` until b"got cert" or the end."""
+    while True:
+        data = tls.recv(100)
+        got.append(data)
+        if not data or data == b"got cert":
+            return
 
 
 def ask_for_certificate(peer):
@@ -477,14 +497,7 @@ def test_a_post_handshake_auth_answer_leaves_while_another_thread_writes(pki_fil
         uploaded, got = [], []
         writer = start(lambda: uploaded.append(tls.sendall(upload)))
         time.sleep(0.3)                           # the writer waits: the server reads nothing
-
-        def reader():
-            while True:
-                data = tls.recv(100)
-                got.append(data)
-                if not data or data == b"got cert":
-                    return
-        reading = start(reader)
+        reading = start(lambda: read_until_certified(tls, got))
 
         plaintexts = []
         peer.do(ask_for_certificate)
@@ -609,13 +622,7 @@ def test_a_post_handshake_auth_answer_leaves_while_another_reader_sends_what_it_
         tls.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         tls.settimeout(WAIT)
 
-        def requests(server, outgoing):
-            out = []
-            for _ in range(500):
-                server.conn.update_keys(True)
-                out.append(server.conn.outgoing())
-            server.write(b"ok")
-            return b"".join(out) + outgoing.read()
+        requests = key_update_requests(after=b"ok")
         while select.select([], [tls], [], 0)[1]:       # until the replies fill it
             peer.send(requests)
             assert tls.recv(100) == b"ok"
@@ -631,18 +638,11 @@ def test_a_post_handshake_auth_answer_leaves_while_another_reader_sends_what_it_
         monkeypatch.setattr(socketchannel, "_send", held_send)
         tls.settimeout(None)
         got = []
-
-        def read_until_certified():
-            while True:
-                data = tls.recv(100)
-                got.append(data)
-                if not data or data == b"got cert":
-                    return
-        first = threading.Thread(target=read_until_certified, daemon=True)
+        first = threading.Thread(target=read_until_certified, args=(tls, got), daemon=True)
         first.start()
         assert first_sends.wait(10)                     # it holds the send lock now
         peer.do(ask_for_certificate)
-        second = start(read_until_certified)
+        second = start(lambda: read_until_certified(tls, got))
         time.sleep(0.3)                                 # it has the request now
         go_on.set()                                     # no room: the first send leaves
         time.sleep(0.3)
