@@ -638,6 +638,7 @@ def test_a_post_handshake_auth_answer_leaves_while_another_reader_sends_what_it_
         monkeypatch.setattr(socketchannel, "_send", held_send)
         tls.settimeout(None)
         got = []
+        # Not start(): held_send must find ``first`` bound before the thread runs.
         first = threading.Thread(target=read_until_certified, args=(tls, got), daemon=True)
         first.start()
         assert first_sends.wait(10)                     # it holds the send lock now

@@ -91,7 +91,7 @@ cdef class SocketChannel(TLSChannel):
         for it does, as that send may be one that takes only what the socket takes now."""
         conn = self.conn
         if not self._handshake_done or (conn is not None and conn.answer_awaited):
-            return self._send_pending(True, True)
+            return self._flush()
         if self._write_owed:
             return 0
         return self._flush_now()
