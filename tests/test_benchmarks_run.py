@@ -18,6 +18,15 @@ def test_record_benchmark_reports_every_suite_and_size(tmp_path):
     assert all(r["bare_us"] > 0 and r["record_us"] > 0 and r["stream_us"] > 0 for r in rows)
 
 
+def test_tls13_inner_type_benchmark_times_each_way():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "tls13_inner_type.py"), "--quick"],
+                            check=True, capture_output=True, text=True, timeout=120)
+    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    assert [" ".join(row[:-2]) for row in rows] == \
+        ["bare", "one-shot + 2 copies", "streaming + 1 copy"]
+    assert all(float(row[-2]) > 0 for row in rows)
+
+
 def test_demo_runs():
     result = subprocess.run([sys.executable, "-m", "cyssl", "demo"], check=True,
                             capture_output=True, text=True, timeout=60)
