@@ -264,10 +264,16 @@ cdef class TLSChannel:
     cdef Py_ssize_t _send_app_data(self, data) except -1:
         """Queue ``data`` as application data records, the handshake first if it is due;
         the number of bytes taken. A refusal sends the alert it owes, then raises."""
-        self._check_writable()
+        cdef Connection conn = self.conn
+        if (conn is None or not self._handshake_done or self._failed or conn.error is not None
+                or conn.close_sent):
+            # The established case is tested inline; anything else takes the full checks,
+            # which run the handshake first or raise.
+            self._check_writable()
+            conn = self.conn
         cdef Py_ssize_t count = byte_count(data)
         try:
-            self.conn.send(data)
+            conn.send(data)
         except TLSError as err:
             raise self._send_failed(err) from None
         return count

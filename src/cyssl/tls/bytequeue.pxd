@@ -12,10 +12,10 @@ cdef class ByteQueue:
     cdef Py_ssize_t _head                    # bytes of _front already taken
     cdef Py_ssize_t size                     # bytes queued
 
-    cdef void append(self, object chunk, Py_ssize_t length)
+    cdef int append(self, object chunk, Py_ssize_t length) except -1
     cdef int append_copy(self, const char* data, Py_ssize_t length) except -1
     cdef object take(self, Py_ssize_t n)
     cdef int take_into(self, char* dest, Py_ssize_t n) except -1
     cdef object _tail(self)
-    cdef void _set_tail(self, object chunk)
-    cdef void _drop_front(self)
+    cdef int _set_tail(self, object chunk) except -1
+    cdef int _drop_front(self) except -1

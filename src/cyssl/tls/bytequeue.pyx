@@ -52,7 +52,7 @@ cdef class ByteQueue:
         self._head = 0
         self.size = 0
 
-    cdef void append(self, object chunk, Py_ssize_t length):
+    cdef int append(self, object chunk, Py_ssize_t length) except -1:
         """Queue ``chunk`` (``length`` > 0 bytes) by reference; it must not change."""
         if self._front is None:
             self._front = chunk
@@ -61,6 +61,7 @@ cdef class ByteQueue:
         else:
             self._rest.append(chunk)
         self.size += length
+        return 0
 
     cdef int append_copy(self, const char* data, Py_ssize_t length) except -1:
         """Queue a copy of ``length`` bytes: into the last chunk when it is ours or a small
@@ -86,11 +87,12 @@ cdef class ByteQueue:
             return self._rest[len(self._rest) - 1]
         return self._front
 
-    cdef void _set_tail(self, object chunk):
+    cdef int _set_tail(self, object chunk) except -1:
         if self._rest is not None:
             self._rest[len(self._rest) - 1] = chunk
         else:
             self._front = chunk
+        return 0
 
     cdef object take(self, Py_ssize_t n):
         """Up to ``n`` queued bytes (all of them for n < 0) as one bytes object."""
@@ -124,12 +126,12 @@ cdef class ByteQueue:
         self.size -= n
         return 0
 
-    cdef void _drop_front(self):
+    cdef int _drop_front(self) except -1:
         self._head = 0
         cdef list rest = self._rest
         if rest is None:
             self._front = None
-            return
+            return 0
         self._front = rest[self._rest_first]
         rest[self._rest_first] = None
         self._rest_first += 1
@@ -139,3 +141,4 @@ cdef class ByteQueue:
         elif self._rest_first >= COMPACT_AFTER and self._rest_first * 2 >= len(rest):
             del rest[:self._rest_first]
             self._rest_first = 0
+        return 0

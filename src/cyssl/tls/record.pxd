@@ -1,3 +1,4 @@
+cimport cython
 from libc.stdint cimport uint64_t
 
 from cyssl.tls.span cimport Span
@@ -19,6 +20,7 @@ cdef enum RecordSizes:
     SMALL_PAYLOAD = 2048                 # payloads next_record() copies into bytes
 
 
+@cython.final        # not subclassed: its own calls compile to direct C calls
 cdef class RecordProtection:
     """One direction's AEAD state for one key: seals or opens whole records."""
     cdef object _aead
@@ -38,7 +40,7 @@ cdef class RecordProtection:
     cdef readonly uint64_t limit
     cdef readonly object suite
 
-    cdef void _make_nonce(self)
+    cdef void _make_nonce(self) noexcept
     cdef int _advance(self) except -1
     cdef int _call(self, object fn) except -1
     cdef Py_ssize_t overhead(self)
@@ -49,6 +51,7 @@ cdef class RecordProtection:
                          Py_ssize_t inner_limit=*) except -1
 
 
+@cython.final        # not subclassed: its own calls compile to direct C calls
 cdef class RecordLayer:
     """Turns a byte stream into records and records into a byte stream (one connection)."""
     cdef bytearray _incoming
@@ -74,10 +77,10 @@ cdef class RecordLayer:
     cdef bytes _direct_bytes                 # the new bytes object delivered
 
     cdef int _unborrow(self) except -1
-    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room)
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room) noexcept
     cdef Py_ssize_t direct_done(self)
     cdef bytes take_direct_bytes(self)
-    cdef void _stop_direct(self)
+    cdef void _stop_direct(self) noexcept
     cdef int _rest(self) except -1
     cdef int _ensure_plain(self, Py_ssize_t length) except -1
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,

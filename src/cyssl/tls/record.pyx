@@ -34,7 +34,8 @@ MAX_PLAINTEXT_LENGTH = MAX_PLAINTEXT
 cdef uint64_t SEQUENCE_MAX = 0xFFFFFFFFFFFFFFFF
 
 
-cdef inline void put_header(unsigned char* p, int content_type, int version, Py_ssize_t length):
+cdef inline void put_header(unsigned char* p, int content_type, int version,
+                            Py_ssize_t length) noexcept:
     p[0] = content_type
     p[1] = version >> 8
     p[2] = version & 0xFF
@@ -47,7 +48,7 @@ cdef inline bint whole_record_at(const unsigned char* p, Py_ssize_t avail):
     return avail >= HEADER_LENGTH and avail >= HEADER_LENGTH + ((p[3] << 8) | p[4])
 
 
-cdef inline void put_u64(unsigned char* p, uint64_t value):
+cdef inline void put_u64(unsigned char* p, uint64_t value) noexcept:
     cdef int i
     for i in range(8):
         p[i] = (value >> (56 - 8 * i)) & 0xFF
@@ -85,7 +86,7 @@ cdef class RecordProtection:
         self.sequence = sequence
         self.limit = suite.aead.confidentiality_limit
 
-    cdef void _make_nonce(self):
+    cdef void _make_nonce(self) noexcept:
         """nonce = IV xor sequence number (TLS 1.3, TLS 1.2 ChaCha20), or for TLS 1.2
         AES-GCM salt || sequence number, which is also the explicit nonce we send."""
         cdef int i
@@ -327,7 +328,7 @@ cdef class RecordLayer:
             self._borrowed = None
         return 0
 
-    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room):
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room) noexcept:
         """Hand the next protected application data record straight to a reader waiting
         with room for ``room`` (> 0) bytes, if its plaintext fits: decrypted into ``dest``
         (kept alive by ``owner``) or, when ``dest`` is NULL, into a new bytes object of its
@@ -352,7 +353,7 @@ cdef class RecordLayer:
         self._direct_bytes = None
         return data
 
-    cdef void _stop_direct(self):
+    cdef void _stop_direct(self) noexcept:
         self._direct_room = 0
         self._direct = NULL
         self._direct_owner = None

@@ -6,7 +6,8 @@ cdef class Span:
     cdef int exports
     cdef object owner
 
-    cdef inline void point(self, object owner, char* ptr, Py_ssize_t length, bint readonly):
+    cdef inline void point(self, object owner, char* ptr, Py_ssize_t length,
+                           bint readonly) noexcept:
         self.owner = owner
         self.ptr = ptr
         self.length = length
