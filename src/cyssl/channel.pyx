@@ -264,22 +264,20 @@ cdef class TLSChannel:
     cdef Py_ssize_t _send_app_data(self, data) except -1:
         """Queue ``data`` as application data records, the handshake first if it is due;
         the number of bytes taken. A refusal sends the alert it owes, then raises."""
-        cdef Connection conn = self.conn
-        if (conn is None or not self._handshake_done or self._failed or conn.error is not None
-                or conn.close_sent):
-            # The established case is tested inline; anything else takes the full checks,
-            # which run the handshake first or raise.
-            self._check_writable()
-            conn = self.conn
+        self._check_writable()
         cdef Py_ssize_t count = byte_count(data)
         try:
-            conn.send(data)
+            self.conn.send(data)
         except TLSError as err:
             raise self._send_failed(err) from None
         return count
 
     cdef int _check_writable(self) except -1:
         """Raise what a write gets now, if anything (the handshake runs first)."""
+        cdef Connection conn = self.conn
+        if (conn is not None and self._handshake_done and not self._failed
+                and conn.error is None and not conn.close_sent):
+            return 0          # established: every check below would pass (each write asks)
         self._engine()
         if self._failed:
             raise self._after_failure(OP_WRITE)
