@@ -29,6 +29,7 @@ import threading
 import time
 import traceback
 
+from _buffers import with_terminator, writable_bytes
 from _timing import interleaved, median_time, per_call_seconds
 import _peers
 from _peers import contexts, handshake_once, module
@@ -288,32 +289,16 @@ def bare_aead_fn(suite_name, chunk):
     return bare
 
 
-def writable_bytes(size):
-    """A ``size``-byte bytes object and a writable view of its contents (ctypes over
-    CPython's layout, where the contents start sys.getsizeof(b"") - 1 bytes in). A C
-    implementation may seal each record into a bytes object its reader has let go of, or
-    into a new uninitialised one (one malloc); from Python, ``encrypt()`` is the only way to
-    a new one, and it zero-fills it first (pyo3 does: about 0.2 us per 16 KiB here), a
-    cost no TLS in C pays. So the floor seals into this one object every time."""
-    import ctypes
-    record = bytes(size)
-    view = memoryview((ctypes.c_char * size).from_address(
-        id(record) + sys.getsizeof(b"") - 1)).cast("B")
-    view[0] = 1
-    if record[0] != 1:
-        raise RuntimeError("bytes objects are not laid out as this Python's were assumed to be")
-    return record, view
-
-
 def memory_bio_floor_fn(suite_name, chunk):
     """The least any TLS over `cryptography` does per record on this path, with no TLS
     at all: seal into a bytes object (see writable_bytes), pass it through the sender's
     outgoing MemoryBIO and the receiver's incoming one (cyssl's, which keep bytes by
-    reference), open it into the reader's buffer. TLS 1.3 adds two copies that no
+    reference), open it into the reader's buffer. TLS 1.3 adds a copy that no
     implementation on `cryptography` avoids (benchmarks/tls13_inner_type.py times the
     alternative): the content type byte is encrypted after the data, so the data are
-    copied next to it first; and the 16385-byte inner plaintext does not fit the reader's
-    16384-byte buffer, so it is opened into another and copied out.
+    copied next to it first. Its 16385-byte inner plaintext opens into the reader's
+    16384-byte bytearray, the type byte borrowing the bytearray's terminating NUL (as
+    cyssl's read(n, buffer) does); into another kind of buffer it would need a copy more.
     What this costs beyond ``bare`` is the memory-BIO API's own floor."""
     import cyssl
     aead, nonce, aad = suite_aead(suite_name)
@@ -333,11 +318,10 @@ def memory_bio_floor_fn(suite_name, chunk):
     inner = bytearray(len(chunk) + 1)
     inner[-1] = 23                              # application_data
     record, sealed = writable_bytes(len(inner) + 16)
-    opened = bytearray(len(inner))
-    # The copies go through memoryviews: a bytearray slice assignment from another type
+    # The copy goes through a memoryview: a bytearray slice assignment from another type
     # first copies the source into a temporary bytearray, two copies instead of one.
-    inner_content, opened_content = memoryview(inner)[:len(chunk)], memoryview(opened)[:len(chunk)]
-    plaintext_view = memoryview(plaintext)
+    inner_content = memoryview(inner)[:len(chunk)]
+    opened = with_terminator(plaintext)
 
     def floor13():
         inner_content[:] = chunk
@@ -345,7 +329,7 @@ def memory_bio_floor_fn(suite_name, chunk):
         outgoing.write(record)
         incoming.write(outgoing.read())
         aead.decrypt_into(nonce, incoming.read(), aad, opened)
-        plaintext_view[:] = opened_content
+        opened[-1] = 0
     return floor13
 
 
@@ -357,7 +341,7 @@ def section_bulk(run):
                   "ceiling; the stdlib runs its own OpenSSL's AEAD, so stdlib/bare compares "
                   "different AEAD code. floor/bare = the same AEAD calls plus the MemoryBIO "
                   "moves any implementation of this API makes (no TLS at all; for TLS 1.3 "
-                  "also the two 16 KiB copies its inner content type forces): the most a "
+                  "also the 16 KiB copy its inner content type forces): the most a "
                   "TLS library on cryptography can reach here",
                   ["case", "stdlib MB/s", "cyssl MB/s", "cyssl/stdlib", "bare AEAD MB/s",
                    "cyssl/bare", "stdlib/bare", "floor/bare", "cyssl/floor", "suites"])

@@ -2,7 +2,10 @@
 when nothing is queued and the record fits, and read(n) into a new bytes object: the
 data must come out whole and in order whatever the record and buffer sizes, other
 records in between (tickets) must still be handled, and a record that fails
-authentication must leave no plaintext behind."""
+authentication must leave no plaintext behind. A whole bytearray's terminating NUL may
+hold TLS 1.3's content type byte while a record opens into it: it must read 0 again
+after every read, whatever happened."""
+import ctypes
 import os
 import ssl
 
@@ -13,6 +16,12 @@ import cyssl
 from test_api_sslobject import Pair, client_context, server_context
 
 SIZES = [1, 100, 16383, 16384, 16385, 40000]
+
+
+def byte_after(buffer):
+    """The byte after a bytearray's contents: CPython keeps a NUL there."""
+    address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+    return ctypes.string_at(address + len(buffer), 1)
 
 
 def _pair(pki_files, cyssl_role, version):
@@ -49,7 +58,7 @@ def test_data_arrives_whole_and_in_order(pki_files, cyssl_role, version, size, i
     while len(got) < len(sent):
         if into_buffer:
             n = ours.read(size, buffer)
-            assert 0 < n <= size
+            assert 0 < n <= size and byte_after(buffer) == b"\0"
             got += buffer[:n]
         else:
             data = ours.read(size)
@@ -89,8 +98,36 @@ def test_a_forged_record_leaves_no_plaintext_in_the_buffer(pki_files, version, i
         ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
     assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
     assert b"\x55" not in buffer            # (read(n) was given no buffer: nothing to see)
+    assert byte_after(buffer) == b"\0"
     with pytest.raises(ssl.SSLError):       # the connection stays failed
         ours.read(len(buffer), buffer) if into_buffer else ours.read(len(buffer))
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+@pytest.mark.parametrize("size", [1, 1000, 16384])
+def test_a_record_fills_a_whole_bytearray_exactly(pki_files, version, size):
+    """A record of exactly the buffer's size opens into it (TLS 1.3: its content type
+    byte borrowing the bytearray's NUL for a moment); a forged one leaves nothing, and the
+    NUL is back either way. A view of the same bytearray has no NUL to lend, and gets
+    the same data."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    buffer = bytearray(size)
+    for i in range(3):
+        theirs.write(bytes([i + 1]) * size)
+    pair.pump()
+    assert ours.read(size, buffer) == size and buffer == bytes([1]) * size
+    assert byte_after(buffer) == b"\0"
+    assert ours.read(size, memoryview(buffer)) == size and buffer == bytes([2]) * size
+    assert ours.read(size, bytearray(size + 1)) == size
+    theirs.write(b"\x55" * size)
+    record = bytearray(pair.s_out.read())
+    record[-1] ^= 1                        # the tag: the plaintext is written, then wiped
+    pair.c_in.write(bytes(record))
+    buffer[:] = b"\xaa" * size
+    with pytest.raises(ssl.SSLError) as info:
+        ours.read(size, buffer)
+    assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+    assert b"\x55" not in buffer and byte_after(buffer) == b"\0"
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
@@ -205,7 +242,10 @@ def test_any_records_and_reads_give_the_stream_back(world, version, actions, rea
             try:
                 if into_buffer:
                     buffer = bytearray(size)
-                    chunk = buffer[:target.obj.read(size, buffer)]
+                    try:
+                        chunk = buffer[:target.obj.read(size, buffer)]
+                    finally:
+                        assert byte_after(buffer) == b"\0"
                 else:
                     chunk = target.obj.read(size)
             except ssl.SSLWantReadError:

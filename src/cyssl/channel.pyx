@@ -193,7 +193,7 @@ cdef class TLSChannel:
                     return b""
                 if not self._may_fill(conn):
                     return b""
-                if self._fill_into(conn, None, NULL, len):
+                if self._fill_into(conn, None, NULL, len, False):
                     return conn.records.take_direct_bytes()
         cdef Py_buffer dest
         try:
@@ -211,7 +211,11 @@ cdef class TLSChannel:
                     return len
                 if len == 0 or not self._may_fill(conn):
                     return 0
-                delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len)
+                # A whole bytearray's terminating NUL may hold TLS 1.3's content type byte
+                # for a moment (see RecordLayer.next_payload): a 16 KiB record then opens
+                # straight into a 16 KiB bytearray, where another buffer would need a copy.
+                delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len,
+                                            type(buffer) is bytearray and len == dest.len)
                 if delivered:
                     return delivered
         finally:
@@ -226,11 +230,11 @@ cdef class TLSChannel:
         return not (conn.close_received or self._transport_eof)
 
     cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
-                               Py_ssize_t room) except -1:
+                               Py_ssize_t room, bint nul_after) except -1:
         """_fill(), letting the next application data record go straight to the caller:
         decrypted into its buffer ``dest`` or, with ``dest`` NULL, into a new bytes object
         (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered."""
-        conn.records.direct_to(owner, dest, room)
+        conn.records.direct_to(owner, dest, room, nul_after)
         try:
             self._fill()
         except BaseException as exc:

@@ -72,12 +72,14 @@ cdef class RecordLayer:
     # A reader waits for the next application data record, with room for this much (0: none).
     cdef Py_ssize_t _direct_room
     cdef unsigned char* _direct              # its buffer (NULL: a new bytes object)
+    cdef bint _direct_nul                    # _direct[_direct_room] is a NUL we may borrow
     cdef object _direct_owner
     cdef Py_ssize_t _direct_delivered
     cdef bytes _direct_bytes                 # the new bytes object delivered
 
     cdef int _unborrow(self) except -1
-    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room) noexcept
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room,
+                        bint nul_after=*) noexcept
     cdef Py_ssize_t direct_done(self)
     cdef bytes take_direct_bytes(self)
     cdef void _stop_direct(self) noexcept

@@ -289,6 +289,7 @@ cdef class RecordLayer:
         self.plaintext_alerts = False
         self._direct_room = 0
         self._direct = NULL
+        self._direct_nul = False
         self._direct_owner = None
         self._direct_delivered = 0
         self._direct_bytes = None
@@ -328,14 +329,17 @@ cdef class RecordLayer:
             self._borrowed = None
         return 0
 
-    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room) noexcept:
+    cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room,
+                        bint nul_after=False) noexcept:
         """Hand the next protected application data record straight to a reader waiting
         with room for ``room`` (> 0) bytes, if its plaintext fits: decrypted into ``dest``
         (kept alive by ``owner``) or, when ``dest`` is NULL, into a new bytes object of its
         size (``take_direct_bytes()``). This saves the copy out of our buffer and the
-        queue. Until ``direct_done()``."""
+        queue. ``nul_after``: ``dest[room]`` is a terminating NUL (a whole bytearray's)
+        that may hold TLS 1.3's content type byte and is put back. Until ``direct_done()``."""
         self._direct_room = room
         self._direct = dest
+        self._direct_nul = nul_after
         self._direct_owner = owner
         self._direct_delivered = 0
         self._direct_bytes = None
@@ -356,6 +360,7 @@ cdef class RecordLayer:
     cdef void _stop_direct(self) noexcept:
         self._direct_room = 0
         self._direct = NULL
+        self._direct_nul = False
         self._direct_owner = None
 
     cpdef release_payload(self):
@@ -456,19 +461,22 @@ cdef class RecordLayer:
         cdef Py_ssize_t inner = length - (self.reader.explicit_nonce_length + TAG_LENGTH
                                           if protected else 0)
         # A waiting reader gets application data directly: decrypted in place when it fits
-        # whole, else (a TLS 1.3 record one byte too big for a 16 KiB buffer, a padded one)
-        # copied out of our buffer, which then serves the next record too. Into a new bytes
-        # object, TLS 1.3's trailing content type needs no room of the reader's: a bytes
-        # object keeps a terminating NUL (CPython: ob_sval[ob_size] == 0) that holds it
-        # until it is restored below. A reader without a buffer gets its own bytes object
-        # only for a record no other whole record follows: from a batch it gets all the
-        # records' data in one bytes object from the queue instead (one copy, where two
-        # objects would cost asyncio a join).
+        # whole, else (a TLS 1.3 record one byte too big for a 16 KiB buffer that is not a
+        # whole bytearray, a padded one) copied out of our buffer, which then serves the
+        # next record too. TLS 1.3's trailing content type needs no room of the reader's
+        # where the buffer ends in a terminating NUL: a new bytes object's (CPython:
+        # ob_sval[ob_size] == 0) or a whole bytearray's (ob_start[ob_size] == 0, inside its
+        # allocation; the reader's export keeps it from being resized meanwhile). That byte
+        # holds the type until it is restored below. A reader without a buffer gets its own
+        # bytes object only for a record no other whole record follows: from a batch it
+        # gets all the records' data in one bytes object from the queue instead (one copy,
+        # where two objects would cost asyncio a join).
         cdef Py_ssize_t most = inner - 1 if protected and self.reader.tls13 else inner
         cdef bint to_reader = (protected and self._direct_room > 0 and ctype == APPLICATION_DATA
                                and most > 0 and (self._direct != NULL or not whole_record_at(
                                    p + HEADER_LENGTH + length, avail - HEADER_LENGTH - length)))
-        cdef bint in_place = to_reader and (inner if self._direct != NULL else most) <= self._direct_room
+        cdef bint in_place = to_reader and most <= self._direct_room and (
+            self._direct == NULL or inner <= self._direct_room + self._direct_nul)
         cdef bytes fresh = None
         if in_place and self._direct == NULL:
             fresh = PyBytes_FromStringAndSize(NULL, most)
