@@ -131,8 +131,10 @@ def test_a_record_fills_a_whole_bytearray_exactly(pki_files, version, size):
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
-def test_sslsocket_recv_into_gets_everything(pki_files, version):
-    """The same over a socket: SSLSocket.recv_into reads through the direct path."""
+@pytest.mark.parametrize("buffer_size", [16384, 1 << 16])
+def test_sslsocket_recv_into_gets_everything(pki_files, version, buffer_size):
+    """The same over a socket: SSLSocket.recv_into reads through the direct path (into a
+    16 KiB bytearray, a TLS 1.3 record of 16 KiB borrows its NUL)."""
     import socket
     import threading
     sent = b"".join(bytes([i + 1]) * size for i, size in enumerate(SIZES * 3))
@@ -151,10 +153,10 @@ def test_sslsocket_recv_into_gets_everything(pki_files, version):
     thread.start()
     with client_context(pki_files).wrap_socket(ours, server_hostname="localhost") as tls:
         got = bytearray()
-        buffer = bytearray(1 << 16)
+        buffer = bytearray(buffer_size)
         while len(got) < len(sent):
             n = tls.recv_into(buffer)
-            assert n > 0
+            assert n > 0 and byte_after(buffer) == b"\0"
             got += buffer[:n]
         tls.sendall(b"x")
     thread.join(10)
