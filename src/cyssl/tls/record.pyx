@@ -467,10 +467,10 @@ cdef class RecordLayer:
         # where the buffer ends in a terminating NUL: a new bytes object's (CPython:
         # ob_sval[ob_size] == 0) or a whole bytearray's (ob_start[ob_size] == 0, inside its
         # allocation; the reader's export keeps it from being resized meanwhile). That byte
-        # holds the type until it is restored below. A reader without a buffer gets its own
-        # bytes object only for a record no other whole record follows: from a batch it
-        # gets all the records' data in one bytes object from the queue instead (one copy,
-        # where two objects would cost asyncio a join).
+        # holds the type until it is restored, as soon as the record is opened. A reader
+        # without a buffer gets its own bytes object only for a record no other whole
+        # record follows: from a batch it gets all the records' data in one bytes object
+        # from the queue instead (one copy, where two objects would cost asyncio a join).
         cdef Py_ssize_t most = inner - 1 if protected and self.reader.tls13 else inner
         cdef bint to_reader = (protected and self._direct_room > 0 and ctype == APPLICATION_DATA
                                and most > 0 and (self._direct != NULL or not whole_record_at(
@@ -503,8 +503,8 @@ cdef class RecordLayer:
             except BaseException:
                 memset(plain, 0, inner)  # nothing unauthenticated stays in the reader's buffer
                 raise
-            if fresh is not None:
-                plain[PyBytes_GET_SIZE(fresh)] = 0
+            if inner > (most if fresh is not None else self._direct_room):
+                plain[inner - 1] = 0     # a borrowed NUL (it held the last inner byte)
         if to_reader and ctype == APPLICATION_DATA and 0 < n <= self._direct_room:
             if fresh is not None:
                 self._direct_bytes = fresh if n == PyBytes_GET_SIZE(fresh) else fresh[:n]
