@@ -26,6 +26,7 @@ import cyssl
 import peers
 import pki
 from reference_sealer import Sealer
+from terminator import byte_after
 from peers import client_config, server_config, trust
 from cyssl.tls import keyschedule
 from cyssl.tls.client13 import ClientHandshake
@@ -156,7 +157,10 @@ class Target:
         while True:
             if self.into_buffer:
                 buffer = bytearray(self.read_size)
-                chunk = bytes(buffer[:self.obj.read(len(buffer), buffer)])
+                try:
+                    chunk = bytes(buffer[:self.obj.read(len(buffer), buffer)])
+                finally:
+                    assert byte_after(buffer) == b"\0", "read() left the bytearray's NUL set"
             else:
                 chunk = self.obj.read(self.read_size)
             if not chunk:

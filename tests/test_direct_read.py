@@ -5,7 +5,6 @@ records in between (tickets) must still be handled, and a record that fails
 authentication must leave no plaintext behind. A whole bytearray's terminating NUL may
 hold TLS 1.3's content type byte while a record opens into it: it must read 0 again
 after every read, whatever happened."""
-import ctypes
 import os
 import ssl
 
@@ -13,15 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cyssl
+from terminator import byte_after
 from test_api_sslobject import Pair, client_context, server_context
 
 SIZES = [1, 100, 16383, 16384, 16385, 40000]
-
-
-def byte_after(buffer):
-    """The byte after a bytearray's contents: CPython keeps a NUL there."""
-    address = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
-    return ctypes.string_at(address + len(buffer), 1)
 
 
 def _pair(pki_files, cyssl_role, version):
@@ -118,7 +112,8 @@ def test_a_record_fills_a_whole_bytearray_exactly(pki_files, version, size):
     assert ours.read(size, buffer) == size and buffer == bytes([1]) * size
     assert byte_after(buffer) == b"\0"
     assert ours.read(size, memoryview(buffer)) == size and buffer == bytes([2]) * size
-    assert ours.read(size, bytearray(size + 1)) == size
+    longer = bytearray(b"\xee" * (size + 1))    # room for more: its last byte is no NUL
+    assert ours.read(size, longer) == size and longer == bytes([3]) * size + b"\xee"
     theirs.write(b"\x55" * size)
     record = bytearray(pair.s_out.read())
     record[-1] ^= 1                        # the tag: the plaintext is written, then wiped
@@ -128,6 +123,25 @@ def test_a_record_fills_a_whole_bytearray_exactly(pki_files, version, size):
         ours.read(size, buffer)
     assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
     assert b"\x55" not in buffer and byte_after(buffer) == b"\0"
+
+
+def test_a_key_update_opened_into_a_whole_bytearray_gives_its_nul_back(world):
+    """A KeyUpdate (5 bytes, 6 with its type byte) opens into a 5-byte bytearray as a
+    data record would, and goes on to the engine: the NUL is back after it, and after
+    the data that follows."""
+    from hostile import duel, run
+    target, peer = duel(world, "client", "1.3")
+    assert run(target, peer, eof=False).completed
+    buffer = bytearray(5)
+    peer.update_keys(False)
+    target.incoming.write(peer.outgoing())
+    with pytest.raises(ssl.SSLWantReadError):
+        target.obj.read(5, buffer)
+    assert byte_after(buffer) == b"\0"
+    peer.send(b"after")
+    target.incoming.write(peer.outgoing())
+    assert target.obj.read(5, buffer) == 5 and buffer == b"after"
+    assert byte_after(buffer) == b"\0"
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])

@@ -214,6 +214,8 @@ cdef class TLSChannel:
                 # A whole bytearray's terminating NUL may hold TLS 1.3's content type byte
                 # for a moment (see RecordLayer.next_payload): a 16 KiB record then opens
                 # straight into a 16 KiB bytearray, where another buffer would need a copy.
+                # (cryptography 48 keeps the GIL while it decrypts; a thread using the
+                # buffer meanwhile would race with its contents anyway.)
                 delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len,
                                             type(buffer) is bytearray and len == dest.len)
                 if delivered:
