@@ -520,10 +520,13 @@ cdef class RecordLayer:
             return None
         if in_place:
             # Something else (a post-handshake message, an alert, empty data) goes
-            # through our own buffer like any other record.
-            self._ensure_plain(length)
-            memcpy(PyByteArray_AS_STRING(self._plain), plain, n)
-            memset(plain, 0, inner)
+            # through our own buffer like any other record; none of it stays in the
+            # reader's, even if that buffer cannot be made.
+            try:
+                self._ensure_plain(length)
+                memcpy(PyByteArray_AS_STRING(self._plain), plain, n)
+            finally:
+                memset(plain, 0, inner)
         if n == 0 and (ctype == HANDSHAKE or ctype == ALERT):
             # RFC 8446 section 5.1: no zero-length handshake (or alert) fragments.
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_LENGTH",
