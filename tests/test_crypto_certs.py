@@ -620,6 +620,44 @@ def test_default_verify_paths(tmp_path, monkeypatch):
     assert certs.default_verify_paths()[0] is None
 
 
+DAMAGED_PEM = (b"-----BEGIN CERTIFICATE-----\nMAMCAQBnYXJiYWdl\n-----END CERTIFICATE-----\n")
+
+
+@pytest.mark.parametrize("lib", ["ssl", "cyssl"])
+@pytest.mark.parametrize("bundle", ["empty", "damaged", "good then damaged"])
+def test_default_paths_never_fail_to_load(tmp_path, monkeypatch, root, lib, bundle):
+    """As OpenSSL's, the default paths load without an error whatever is there: an empty
+    bundle, a damaged one, a capath holding a damaged file. cyssl keeps the certificates
+    that parse where OpenSSL drops a damaged file whole: were `cryptography` to refuse
+    one system root (it warns about nine on Debian with serial number 0), the others
+    still verify. A cafile given by name still fails whole, as the stdlib's does."""
+    import cyssl
+    module = cyssl if lib == "cyssl" else ssl
+    cafile = tmp_path / "bundle.pem"
+    cafile.write_bytes({"empty": b"", "damaged": DAMAGED_PEM,
+                        "good then damaged": root.cert_pem() + DAMAGED_PEM}[bundle])
+    capath = tmp_path / "capath"
+    capath.mkdir()
+    (capath / "0badc0de.0").write_bytes(DAMAGED_PEM)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cafile))
+    monkeypatch.setenv("SSL_CERT_DIR", str(capath))
+    context = module.create_default_context()
+    loaded = context.cert_store_stats()["x509"]
+    assert loaded == (1 if lib == "cyssl" and bundle == "good then damaged" else 0)
+    with pytest.raises(ssl.SSLError):
+        module.SSLContext(module.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile)
+
+
+def test_a_file_read_leniently_is_still_read_strictly_by_name(tmp_path, root):
+    """The per-process file cache keeps the two readings apart."""
+    cafile = tmp_path / "bundle.pem"
+    cafile.write_bytes(root.cert_pem() + DAMAGED_PEM)
+    assert TrustStore().add_file(cafile, skip_damaged=True) == 1
+    with pytest.raises(ValueError):
+        TrustStore().add_file(cafile)
+    assert TrustStore().add_file(cafile, skip_damaged=True) == 1
+
+
 def test_system_store_loads_and_verifies_nothing_foreign(inter):
     cafile, capath = certs.default_verify_paths()
     if cafile is None:

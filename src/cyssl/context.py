@@ -7,6 +7,7 @@ kept here as plain attributes; each connection gets an engine ``TLSConfig`` buil
 them, cached until the next change (urllib3 and httpcore mutate shared contexts per
 connection, from several threads, so changes are taken under a lock).
 """
+import contextlib
 import functools
 import os
 import threading
@@ -442,12 +443,17 @@ class SSLContext(_Base):
         self.set_default_verify_paths()
 
     def set_default_verify_paths(self):
+        # As OpenSSL's: the default paths never fail to load. An empty, unreadable or
+        # partly damaged bundle gives what it can (a root `cryptography` cannot parse,
+        # say, is left out instead of failing create_default_context()).
         cafile, capath = certs.default_verify_paths()
         with self._lock:
             if cafile and os.path.exists(cafile):
-                self._trust.add_file(cafile)
+                with contextlib.suppress(OSError):
+                    self._trust.add_file(cafile, skip_damaged=True)
             if capath and os.path.isdir(capath):
-                self._trust.add_directory(capath)
+                with contextlib.suppress(OSError):
+                    self._trust.add_directory(capath)
             self._changed()
 
     def get_ca_certs(self, binary_form=False):

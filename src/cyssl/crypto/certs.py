@@ -132,21 +132,29 @@ def _load_der_sequence(data):
     return certificates
 
 
+def _certificate_blocks(data):
+    """(label, body) of every certificate block in PEM data, in order; other blocks
+    (keys, CRLs) are skipped, as OpenSSL does."""
+    return [(label, body) for label, body in _PEM_BLOCK.findall(_as_bytes(data))
+            if label in _CERTIFICATE_LABELS]
+
+
+def _certificate_of_block(label, body):
+    """The certificate in one PEM block; ValueError if it is damaged. "TRUSTED
+    CERTIFICATE" blocks (OpenSSL's cert + trust settings) give the cert."""
+    try:
+        der = binascii.a2b_base64(b"".join(body.split()))
+    except binascii.Error:
+        raise ValueError("invalid base64 in a PEM certificate") from None
+    if label == b"TRUSTED CERTIFICATE":   # the certificate is the first element
+        der = der[:_der_element_length(der, 0)]
+    return load_der_certificate(der)
+
+
 def load_pem_certificates(data):
     """Every certificate in a PEM bundle, in order; other PEM blocks (keys, CRLs) are
-    skipped, as OpenSSL does. ValueError when there is none or one is damaged.
-    "TRUSTED CERTIFICATE" blocks (OpenSSL's cert + trust settings) give the cert."""
-    certificates = []
-    for label, body in _PEM_BLOCK.findall(_as_bytes(data)):
-        if label not in _CERTIFICATE_LABELS:
-            continue
-        try:
-            der = binascii.a2b_base64(b"".join(body.split()))
-        except binascii.Error:
-            raise ValueError("invalid base64 in a PEM certificate") from None
-        if label == b"TRUSTED CERTIFICATE":   # the certificate is the first element
-            der = der[:_der_element_length(der, 0)]
-        certificates.append(load_der_certificate(der))
+    skipped, as OpenSSL does. ValueError when there is none or one is damaged."""
+    certificates = [_certificate_of_block(label, body) for label, body in _certificate_blocks(data)]
     if not certificates:
         raise ValueError("no certificate found in PEM data")
     return certificates
@@ -242,7 +250,7 @@ _file_cache_lock = threading.Lock()
 def _cached(path, loader):
     status = os.stat(path)
     stamp = (status.st_mtime_ns, status.st_size)
-    key = os.path.abspath(path)
+    key = (loader, os.path.abspath(path))
     with _file_cache_lock:
         hit = _file_cache.get(key)
     if hit is not None and hit[0] == stamp:
@@ -257,6 +265,21 @@ def _cached(path, loader):
 def _read_pem_file(path):
     with open(path, "rb") as f:
         return load_pem_certificates(f.read())
+
+
+def _read_pem_file_skipping_damaged(path):
+    """The certificates of a PEM file that parse, possibly none: for the places OpenSSL
+    never fails to load from (the default paths, capath directories). A certificate
+    `cryptography` cannot read is of no use to verification anyway."""
+    with open(path, "rb") as f:
+        blocks = _certificate_blocks(f.read())
+    certificates = []
+    for label, body in blocks:
+        try:
+            certificates.append(_certificate_of_block(label, body))
+        except ValueError:
+            continue
+    return certificates
 
 
 # c_rehash names ("5ed36f99.0"; ".r0" are CRLs) and the usual bundle suffixes.
@@ -276,9 +299,13 @@ def _read_directory(path):
             continue
         seen_files.add(real)
         try:
-            yield from _read_pem_file(real)
-        except (OSError, ValueError):
+            yield from _read_pem_file_skipping_damaged(real)
+        except OSError:
             continue
+
+
+def _read_directory_now(path):
+    return list(_read_directory(path))
 
 
 _FALLBACK_CAFILES = (
@@ -354,10 +381,12 @@ class TrustStore:
         """One or more concatenated DER certificates; returns how many were new."""
         return self._add(_load_der_sequence(data), listed=True)
 
-    def add_file(self, path):
+    def add_file(self, path, skip_damaged=False):
         """A PEM file (cafile). OSError if it cannot be read, ValueError if it holds
-        no certificate."""
-        return self._add(_cached(os.fspath(path), _read_pem_file), listed=True)
+        no certificate or a damaged one; with ``skip_damaged`` (the default paths) the
+        certificates that parse are added, possibly none."""
+        loader = _read_pem_file_skipping_damaged if skip_damaged else _read_pem_file
+        return self._add(_cached(os.fspath(path), loader), listed=True)
 
     def add_directory(self, path):
         """A capath directory: c_rehash-style ``hash.N`` files and ``*.pem`` /
@@ -369,7 +398,7 @@ class TrustStore:
         path = os.fspath(path)
         if not os.path.isdir(path):
             raise NotADirectoryError(path)
-        return self._add(_cached(path, lambda p: list(_read_directory(p))), listed=False)
+        return self._add(_cached(path, _read_directory_now), listed=False)
 
     def anchors(self):
         """The certificates loaded from data and files, in load order."""
