@@ -37,6 +37,58 @@ def test_version_bounds_choose_the_protocol(pki_files):
     assert info.value.reason == "NO_PROTOCOLS_AVAILABLE"
 
 
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["ssl", "cyssl"])
+def test_version_bounds_read_and_move_as_the_stdlibs(lib):
+    """A bound set to the other bound's sentinel takes the real version it stands for
+    (the lowest one is TLS 1.2 in cyssl, TLS 1.0 in OpenSSL); a version-specific protocol
+    reads as the sentinels and cannot be moved. A new context starts at TLS 1.2 in both,
+    which the stdlib reads as TLSv1_2 and cyssl as MINIMUM_SUPPORTED."""
+    import warnings
+    lowest = "TLSv1_2" if lib is cyssl else "TLSv1"
+    for protocol in ("PROTOCOL_TLS", "PROTOCOL_TLS_CLIENT", "PROTOCOL_TLS_SERVER"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = lib.SSLContext(getattr(lib, protocol))
+        assert ctx.minimum_version.name == ("MINIMUM_SUPPORTED" if lib is cyssl else "TLSv1_2")
+        assert ctx.maximum_version.name == "MAXIMUM_SUPPORTED"
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_3
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    assert ctx.minimum_version == ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.maximum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    assert ctx.maximum_version.name == lowest
+    ctx.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    assert ctx.maximum_version == ssl.TLSVersion.MAXIMUM_SUPPORTED
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pinned = lib.SSLContext(lib.PROTOCOL_TLSv1_2)
+    assert (pinned.minimum_version.name, pinned.maximum_version.name) == \
+        ("MINIMUM_SUPPORTED", "MAXIMUM_SUPPORTED")
+    for bound in ("minimum_version", "maximum_version"):
+        with pytest.raises(ValueError):
+            setattr(pinned, bound, ssl.TLSVersion.TLSv1_3)
+
+
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["ssl", "cyssl"])
+def test_the_highest_version_as_a_minimum_refuses_tls12(pki_files, lib):
+    """minimum_version = MAXIMUM_SUPPORTED means TLS 1.3 only: a TLS 1.2 server is
+    refused, never taken (cyssl once read the sentinel as TLS 1.2)."""
+    client = client_context(pki_files, lib)
+    client.minimum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    with pytest.raises(ssl.SSLError):
+        Pair(client, capped_server(pki_files)).handshake()
+    server = server_context(pki_files, lib)
+    server.maximum_version = ssl.TLSVersion.MINIMUM_SUPPORTED     # TLS 1.2 at most here
+    pair = Pair(client_context(pki_files), server)
+    if lib is cyssl:
+        pair.handshake()
+        assert pair.client.version() == "TLSv1.2"
+    else:
+        with pytest.raises(ssl.SSLError):     # OpenSSL's lowest is TLS 1.0, which the client refuses
+            pair.handshake()
+
+
 def test_what_a_tls12_connection_reports(pki_files):
     for client_lib, server_lib in ((cyssl, ssl), (ssl, cyssl)):
         client = client_context(pki_files, client_lib)

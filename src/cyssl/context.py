@@ -121,10 +121,12 @@ class SSLContext(_Base):
         self._options = _c.Options(_DEFAULT_OPTIONS)
         self._verify_flags = _c.VerifyFlags(_c.VERIFY_X509_TRUSTED_FIRST) \
             if hasattr(_c, "VERIFY_X509_TRUSTED_FIRST") else 0
+        # MINIMUM_SUPPORTED is TLS 1.2 here. (The stdlib reads TLSv1_2, having raised
+        # OpenSSL's lowest; test_ssl then lowers it, a bound cyssl refuses.) As the
+        # stdlib's, a version-specific protocol cannot be moved.
+        self._version_fixed = name == "PROTOCOL_TLSv1_2"
         self._minimum_version = _c.TLSVersion.MINIMUM_SUPPORTED
         self._maximum_version = _c.TLSVersion.MAXIMUM_SUPPORTED
-        if name == "PROTOCOL_TLSv1_2":
-            self._minimum_version = self._maximum_version = _c.TLSVersion.TLSv1_2
         self._trust = TrustStore()
         self._credentials = []                  # (DER chain, key), one per key type
         self._alpn = []
@@ -165,10 +167,10 @@ class SSLContext(_Base):
     def _versions(self):
         """The protocol versions minimum_version, maximum_version and OP_NO_* leave, best first."""
         low, high = self._minimum_version, self._maximum_version
-        low = 0x0303 if low in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) else int(low)
-        high = 0x0304 if high in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
-            else int(high)
-        versions = [v for v in (0x0304, 0x0303) if low <= v <= high]
+        low = 0x0303 if low == _c.TLSVersion.MINIMUM_SUPPORTED else int(low)
+        high = 0x0304 if high == _c.TLSVersion.MAXIMUM_SUPPORTED else int(high)
+        versions = [0x0303] if self._version_fixed else \
+            [v for v in (0x0304, 0x0303) if low <= v <= high]
         if self._options & _c.OP_NO_TLSv1_3:
             versions = [v for v in versions if v != 0x0304]
         if self._options & _c.OP_NO_TLSv1_2:
@@ -287,12 +289,25 @@ class SSLContext(_Base):
 
     @minimum_version.setter
     def minimum_version(self, value):
+        # As OpenSSL's: the opposite sentinel means the highest real version.
+        value = self._settable_version(value, _c.TLSVersion.MAXIMUM_SUPPORTED, _c.TLSVersion.TLSv1_3)
+        self._minimum_version = value
+        self._changed()
+
+    def _settable_version(self, value, opposite, real):
+        """A version to store as a bound: ``opposite`` (the other bound's sentinel) as the
+        ``real`` version it stands for; ValueError for what cyssl does not implement or a
+        version-specific protocol, which cannot be moved."""
         value = _c.TLSVersion(value)
+        if self._version_fixed:
+            raise ValueError("The context's protocol doesn't support modification of highest "
+                             "and lowest version.")
+        if value == opposite:
+            return real
         if value not in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
                 and value < _c.TLSVersion.TLSv1_2:
             raise ValueError("cyssl does not implement %s: TLS 1.2 and 1.3 only" % value.name)
-        self._minimum_version = value
-        self._changed()
+        return value
 
     @property
     def maximum_version(self):
@@ -300,10 +315,8 @@ class SSLContext(_Base):
 
     @maximum_version.setter
     def maximum_version(self, value):
-        value = _c.TLSVersion(value)
-        if value not in (_c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.MAXIMUM_SUPPORTED) \
-                and value < _c.TLSVersion.TLSv1_2:
-            raise ValueError("cyssl does not implement %s: TLS 1.2 and 1.3 only" % value.name)
+        # The opposite sentinel means the lowest real version: cyssl's is TLS 1.2.
+        value = self._settable_version(value, _c.TLSVersion.MINIMUM_SUPPORTED, _c.TLSVersion.TLSv1_2)
         self._maximum_version = value
         self._changed()
 
