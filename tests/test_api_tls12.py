@@ -106,6 +106,64 @@ def test_what_a_tls12_connection_reports(pki_files):
             assert pair.server.cipher()[0] in names
 
 
+CIPHER_STRINGS = [
+    "ECDH", "ECDHE", "EECDH", "kECDHE", "aRSA", "ECDSA", "aECDSA", "AES", "AES128", "AES256",
+    "AESGCM", "CHACHA20", "HIGH", "DEFAULT", "ALL", "TLSv1.2", "ECDH+AESGCM", "ECDH+CHACHA20",
+    "ECDH+AES", "HIGH:!aNULL:!MD5:!RSA", "ALL:!SHA384", "ALL:!SHA256", "HIGH:!aNULL:!eNULL:!kRSA",
+    "ECDHE+AESGCM:ECDHE+CHACHA20", "EECDH+AESGCM:EDH+AESGCM", "kECDHE+aRSA", "aRSA+AESGCM",
+    "-ALL:ECDHE-ECDSA-CHACHA20-POLY1305", "!ALL:ECDHE-ECDSA-CHACHA20-POLY1305:ALL",
+    "ALL:-AES256", "ALL:-AES256:AES256+ECDSA", "AES256+ECDSA", "CHACHA20:AESGCM",
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256", "ALL:+CHACHA20",
+    "RSA", "kRSA", "SHA256", "SHA384", "RSA+AESGCM", "ECDHE+RSA", "AEAD", "nonsense",
+    ssl._DEFAULT_CIPHERS,
+]
+
+
+@pytest.mark.parametrize("cipherlist", CIPHER_STRINGS)
+def test_cipher_strings_select_what_openssl_selects(cipherlist):
+    """Of cyssl's six TLS 1.2 suites, a cipher string selects the ones OpenSSL's would
+    (RSA and ECDH name key exchanges, SHA256 and SHA384 MACs; '!' kills for good, '-'
+    until named again, '+x' moves to the end), and fails where OpenSSL's leaves none of
+    them. (The order within an alias is cyssl's preference, not OpenSSL's strength sort.)"""
+    from cyssl.tls.suites import TLS12_SUITES
+    ours = {suite.openssl_name for suite in TLS12_SUITES}
+    stdlib_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        stdlib_ctx.set_ciphers(cipherlist)
+    except ssl.SSLError:
+        expected = []
+    else:
+        expected = [c["name"] for c in stdlib_ctx.get_ciphers() if c["name"] in ours]
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    if not expected:
+        with pytest.raises(ssl.SSLError):
+            ctx.set_ciphers(cipherlist)
+        return
+    ctx.set_ciphers(cipherlist)
+    got = [c["name"] for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"]
+    assert set(got) == set(expected)
+
+
+@pytest.mark.parametrize("cipherlist, expected", [
+    ("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+     ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"]),
+    ("CHACHA20:AESGCM", ["CHACHA20", "CHACHA20", "GCM", "GCM", "GCM", "GCM"]),
+    ("ALL:+CHACHA20", ["GCM", "GCM", "GCM", "GCM", "CHACHA20", "CHACHA20"]),
+])
+def test_cipher_strings_keep_their_order(cipherlist, expected):
+    """Terms come in the order written, and '+x' moves x's suites to the end."""
+    from cyssl.tls.suites import TLS12_SUITES
+    ours = {suite.openssl_name for suite in TLS12_SUITES}
+    for lib in (ssl, cyssl):
+        ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+        ctx.set_ciphers(cipherlist)
+        names = [c["name"] for c in ctx.get_ciphers() if c["name"] in ours]
+        if len(expected) == 2:
+            assert names == expected, lib
+        else:
+            assert ["CHACHA20" if "CHACHA20" in n else "GCM" for n in names] == expected, lib
+
+
 def test_set_ciphers_selects_the_tls12_suite(pki_files):
     client = client_context(pki_files)
     client.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305")

@@ -505,8 +505,11 @@ class SSLContext(_Base):
         self._changed()
 
     def get_ciphers(self):
+        """As the stdlib's: the TLS 1.3 suites, then the TLS 1.2 ones set_ciphers left,
+        in the order they are offered."""
+        by_code = {suite.code: suite for suite in TLS13_SUITES + TLS12_SUITES}
         result = []
-        for suite in TLS13_SUITES + TLS12_SUITES:
+        for suite in [by_code[code] for code in list(self._tls13_suites) + list(self._tls12_ciphers)]:
             bits = 128 if suite.aead.key_length == 16 else 256
             result.append({
                 "id": 0x03000000 | suite.code, "name": suite.openssl_name,
@@ -634,42 +637,42 @@ def _read(path):
 
 
 def _select_tls12_ciphers(cipherlist):
-    """The TLS 1.2 suites an OpenSSL cipher string names (a pragmatic subset of the syntax:
-    names, aliases ECDHE/ECDSA/RSA/AESGCM/CHACHA20/AES128/AES256/HIGH/DEFAULT/ALL, '!x', '-x',
-    '+' joins, separators ':' ',' ' ')."""
+    """The TLS 1.2 suites an OpenSSL cipher string names, in a pragmatic subset of its
+    syntax: names and the aliases of _cipher_matches, 'x+y' for both, '!x' (gone for
+    good), '-x' (gone, unless named again later), '+x' (moved to the end), separators
+    ':' ',' ' ', '@' directives ignored."""
     chosen = []
-    removed = set()
+    killed = set()
     for token in cipherlist.replace(",", ":").replace(" ", ":").split(":"):
         token = token.strip()
         if not token or token.startswith("@"):
             continue
-        negate = token[0] in "!-"
-        term = token.lstrip("!-+")
-        matched = [s for s in TLS12_SUITES if _cipher_matches(s, term)]
-        if negate:
-            removed.update(s.code for s in matched)
-            chosen = [c for c in chosen if c not in removed]
+        op, term = (token[0], token[1:]) if token[0] in "!-+" else ("", token)
+        matched = [s.code for s in TLS12_SUITES if _cipher_matches(s, term)]
+        if op == "!":
+            killed.update(matched)
+        if op in ("!", "-"):
+            chosen = [c for c in chosen if c not in matched]
+        elif op == "+":
+            chosen = [c for c in chosen if c not in matched] + [c for c in chosen if c in matched]
         else:
-            chosen += [s.code for s in matched if s.code not in chosen and s.code not in removed]
+            chosen += [c for c in matched if c not in chosen and c not in killed]
     return chosen
 
 
 def _cipher_matches(suite, term):
-    parts = term.split("+")
+    """Whether ``term`` (a name or OpenSSL aliases joined by '+') selects ``suite``. As in
+    OpenSSL, RSA and ECDH name key exchanges (so RSA selects none of ours: aRSA is RSA
+    authentication) and SHA256/SHA384 name MACs (none here: these suites are AEADs)."""
     name = suite.openssl_name
-    aliases = {"ALL", "DEFAULT", "HIGH", "ECDHE", "EECDH", "kEECDH", "kECDHE", "AEAD", "TLSv1.2",
-               "aECDSA" if suite.auth == "ECDSA" else "aRSA", suite.auth,
-               "ECDSA" if suite.auth == "ECDSA" else "RSA"}
+    aliases = {"ALL", "DEFAULT", "HIGH", "ECDH", "ECDHE", "EECDH", "kEECDH", "kECDHE", "TLSv1.2"}
+    aliases.update(("aECDSA", "ECDSA") if suite.auth == "ECDSA" else ("aRSA",))
     aliases.add("AESGCM" if "GCM" in name else "CHACHA20")
     if "AES128" in name:
         aliases.update(("AES128", "AES"))
     if "AES256" in name:
         aliases.update(("AES256", "AES"))
-    if "SHA256" in name:
-        aliases.add("SHA256")
-    if "SHA384" in name:
-        aliases.add("SHA384")
-    return all(part == name or part in aliases for part in parts)
+    return all(part == name or part in aliases for part in term.split("+"))
 
 
 _LEGACY_VERSION_OPTIONS = int(_c.OP_NO_SSLv2 | _c.OP_NO_SSLv3 | _c.OP_NO_TLSv1 | _c.OP_NO_TLSv1_1
