@@ -1,5 +1,6 @@
 """The cyssl module namespace and SSLContext behave as the stdlib's (shared/reference/
 integration.md, H1-H10)."""
+import os
 import ssl
 import warnings
 
@@ -234,6 +235,22 @@ def test_capath_certificates_are_listed_once_a_handshake_used_them(pki_files, tm
     Pair(ctx, server_context(pki_files)).handshake()
     assert ctx.get_ca_certs(binary_form=True) == [pki_files.root.der()]
     assert ctx.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 1}
+
+
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+def test_a_capath_is_looked_up_later_so_a_missing_one_is_no_error(tmp_path, lib):
+    """OpenSSL reads a capath at lookup: a missing directory, or a file, gives nothing
+    and no error (create_default_context(capath=...) on a system without it); only an
+    empty name is refused."""
+    (tmp_path / "file").write_bytes(b"")
+    for capath in (str(tmp_path / "missing"), str(tmp_path / "file"), os.fsencode(tmp_path / "missing")):
+        ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(capath=capath)
+        assert ctx.cert_store_stats()["x509"] == 0
+    lib.create_default_context(capath=str(tmp_path / "missing"))
+    with pytest.raises(ssl.SSLError) as caught:
+        lib.SSLContext(lib.PROTOCOL_TLS_CLIENT).load_verify_locations(capath="")
+    assert caught.value.reason == "INVALID_DIRECTORY"
 
 
 def test_context_attributes_exist():

@@ -430,7 +430,13 @@ class SSLContext(_Base):
                 except ValueError:
                     raise _unreadable_pem(path) from None
             if capath is not None:
-                self._trust.add_directory(os.fsdecode(capath))
+                # OpenSSL reads a capath lazily, at lookup: only an empty name is refused;
+                # a missing directory (or a file) simply provides nothing.
+                directory = os.fsdecode(capath)
+                if not directory:
+                    raise errors.ssl_error("INVALID_DIRECTORY", "invalid directory")
+                if os.path.isdir(directory):
+                    self._trust.add_directory(directory)
             if cadata is not None:
                 self._load_cadata(cadata)
             self._changed()
