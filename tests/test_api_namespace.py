@@ -253,6 +253,15 @@ def test_a_capath_is_looked_up_later_so_a_missing_one_is_no_error(tmp_path, lib)
     assert caught.value.reason == "INVALID_DIRECTORY"
 
 
+def test_old_and_private_names_code_still_uses():
+    assert cyssl.socket_error is OSError
+    assert cyssl.get_protocol_name(ssl.PROTOCOL_TLS_CLIENT) == ssl.get_protocol_name(ssl.PROTOCOL_TLS_CLIENT)
+    assert cyssl.get_protocol_name(12345) == "<unknown>"
+    ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers(cyssl._DEFAULT_CIPHERS)            # Python's own default string
+    assert cyssl._DEFAULT_CIPHERS == ssl._DEFAULT_CIPHERS
+
+
 def test_context_attributes_exist():
     ctx = cyssl.SSLContext(cyssl.PROTOCOL_TLS_CLIENT)
     assert ctx.post_handshake_auth is False

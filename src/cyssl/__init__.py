@@ -10,6 +10,7 @@ import os as _os
 
 from cyssl.constants import *                     # noqa: F401,F403  (CERT_*, OP_*, enums...)
 from cyssl.constants import __all__ as _constants_all
+from cyssl.constants import _DEFAULT_CIPHERS       # noqa: F401
 try:                                                # the stdlib's private enums, when present
     from cyssl.constants import _PROTOCOL_NAMES, _TLSAlertType, _TLSContentType, _TLSMessageType  # noqa: F401
 except ImportError:
@@ -51,6 +52,13 @@ __all__ += _constants_all           # CERT_*, PROTOCOL_*, OP_*, VERIFY_*, the en
 
 SSLContext.sslsocket_class = SSLSocket
 SSLContext.sslobject_class = SSLObject
+
+socket_error = OSError                              # an old public name the stdlib keeps
+
+
+def get_protocol_name(protocol_code):
+    """The name of a PROTOCOL_* constant, as the stdlib's."""
+    return _PROTOCOL_NAMES.get(protocol_code, "<unknown>")
 
 
 def create_default_context(purpose: "Purpose" = Purpose.SERVER_AUTH, *,  # noqa: F405

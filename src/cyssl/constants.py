@@ -123,3 +123,7 @@ OPENSSL_VERSION = "cyssl %s (its own TLS 1.3 engine; primitives from the cryptog
     % cyssl.__version__
 OPENSSL_VERSION_INFO = tuple(int(p) for p in cyssl.__version__.split(".")[:3] if p.isdigit()) + (0, 0)
 OPENSSL_VERSION_NUMBER = 0
+
+# Python's default cipher string (its _ssl module's), which set_ciphers reads as OpenSSL does.
+_DEFAULT_CIPHERS = getattr(_stdlib, "_DEFAULT_CIPHERS", "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:"
+                           "ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM")
