@@ -177,8 +177,11 @@ class Peer(StdlibPeer):
     def close_notify(self):
         if self.lib is ssl and not self.done:
             raise Infeasible("OpenSSL refuses SSL_shutdown during its handshake")
-        if self.lib is cyssl:
-            self._engine()
+        if self.lib is cyssl and not self.done:
+            # cyssl's unwrap() refuses too (SHUTDOWN_WHILE_IN_INIT, as the stdlib's); its
+            # engine sends what a peer giving up mid-handshake would.
+            self._engine().close()
+            return
         try:
             self.obj.unwrap()
         except ssl.SSLWantReadError:

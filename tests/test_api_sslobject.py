@@ -348,3 +348,25 @@ def test_read_into_buffers_of_every_kind_as_the_stdlib(pki_files):
         outcomes[lib] = seen
     assert outcomes[cyssl] == outcomes[ssl]
     assert outcomes[cyssl][0] == "read() argument 2 must be read-write bytes-like object, not bytes"
+
+
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["stdlib", "cyssl"])
+def test_calls_before_the_handshake_answer_as_the_stdlibs(lib):
+    """Argument errors come first, as the stdlib's argument parsing raises them; read(0)
+    is b"" at once; unwrap() before a handshake has finished is SHUTDOWN_WHILE_IN_INIT."""
+    def fresh():
+        ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+        return ctx.wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(), server_hostname="localhost")
+    assert fresh().read(0) == b""
+    for data in ("text", 5, None):
+        with pytest.raises(TypeError):
+            fresh().write(data)
+    for buffer in (b"abc", "abc"):
+        with pytest.raises(TypeError):
+            fresh().read(3, buffer)
+    with pytest.raises(ssl.SSLError) as caught:
+        fresh().unwrap()
+    assert caught.value.reason == "SHUTDOWN_WHILE_IN_INIT"
+    with pytest.raises(ssl.SSLWantReadError):
+        fresh().read(0, bytearray(3))                # a buffer's size is the request then
+

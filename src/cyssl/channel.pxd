@@ -17,6 +17,7 @@ cdef class TLSChannel:
     cdef int _fill(self) except -1
     cdef Py_ssize_t _fill_into(self, Connection conn, object owner, unsigned char* dest,
                                Py_ssize_t room, bint nul_after) except -1
+    cdef object _read(self, Py_ssize_t len, object buffer, Py_buffer* dest)
     cdef bint _may_fill(self, Connection conn) except -1
     cdef int _raise_left_error(self, Connection conn) except -1
     cdef int _flush(self) except -1

@@ -20,7 +20,10 @@ cdef inline Py_ssize_t byte_count(data) except -1:
     """len() in bytes of any bytes-like object (bytes without making a memoryview)."""
     if type(data) is bytes:
         return PyBytes_GET_SIZE(data)
-    return memoryview(data).nbytes
+    try:
+        return memoryview(data).nbytes
+    except TypeError:
+        raise TypeError("a bytes-like object is required, not '%s'" % type(data).__name__) from None
 
 # The operations _after_failure answers for.
 cdef enum:
@@ -170,31 +173,14 @@ cdef class TLSChannel:
     def read(self, Py_ssize_t len=1024, buffer=None):
         """Up to ``len`` bytes of application data (into ``buffer`` when given, returning
         the count); b"" (0) once the peer has sent close_notify."""
-        if len < 0 and buffer is None:
-            raise ValueError("size should not be negative")
-        cdef Connection conn = self._engine()
-        if self._failed:
-            error = self._after_failure(OP_READ)
-            if error is None:
-                return b"" if buffer is None else 0
-            raise error
-        if not self._handshake_done:
-            if conn.close_received:                 # close_notify during the handshake
-                return b"" if buffer is None else 0
-            try:
-                self._handshake()
-            except errors.SSLZeroReturnError:
-                return b"" if buffer is None else 0
         if buffer is None:
-            while True:
-                if conn.received.size:
-                    return conn.read(len)
-                if len == 0:
-                    return b""
-                if not self._may_fill(conn):
-                    return b""
-                if self._fill_into(conn, None, NULL, len, False):
-                    return conn.records.take_direct_bytes()
+            if len <= 0:
+                if len < 0:
+                    raise ValueError("size should not be negative")
+                return b""                          # as the stdlib's, whatever the state
+            return self._read(len, None, NULL)
+        # The buffer is taken first, as the stdlib's argument parsing takes it: one that
+        # cannot be written is a TypeError before any handshake.
         cdef Py_buffer dest
         try:
             PyObject_GetBuffer(buffer, &dest, PyBUF_WRITABLE)
@@ -202,26 +188,52 @@ cdef class TLSChannel:
             raise TypeError("read() argument 2 must be read-write bytes-like object, not %s"
                             % type(buffer).__name__) from None
         try:
-            if len <= 0 or len > dest.len:
-                len = dest.len
-            while True:
-                if conn.received.size:
-                    len = min(len, conn.received.size)
-                    conn.received.take_into(<char*>dest.buf, len)
-                    return len
-                if len == 0 or not self._may_fill(conn):
-                    return 0
-                # A whole bytearray's terminating NUL may hold TLS 1.3's content type byte
-                # for a moment (see RecordLayer.next_payload): a 16 KiB record then opens
-                # straight into a 16 KiB bytearray, where another buffer would need a copy.
-                # (cryptography 48 keeps the GIL while it decrypts; a thread using the
-                # buffer meanwhile would race with its contents anyway.)
-                delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len,
-                                            type(buffer) is bytearray and len == dest.len)
-                if delivered:
-                    return delivered
+            return self._read(len, buffer, &dest)
         finally:
             PyBuffer_Release(&dest)
+
+    cdef object _read(self, Py_ssize_t len, object buffer, Py_buffer* dest):
+        """read()'s work: into ``dest`` (exported from ``buffer``), or a bytes object
+        when ``dest`` is NULL."""
+        cdef Connection conn = self._engine()
+        if self._failed:
+            error = self._after_failure(OP_READ)
+            if error is None:
+                return b"" if dest == NULL else 0
+            raise error
+        if not self._handshake_done:
+            if conn.close_received:                 # close_notify during the handshake
+                return b"" if dest == NULL else 0
+            try:
+                self._handshake()
+            except errors.SSLZeroReturnError:
+                return b"" if dest == NULL else 0
+        if dest == NULL:
+            while True:
+                if conn.received.size:
+                    return conn.read(len)
+                if not self._may_fill(conn):
+                    return b""
+                if self._fill_into(conn, None, NULL, len, False):
+                    return conn.records.take_direct_bytes()
+        if len <= 0 or len > dest.len:
+            len = dest.len
+        while True:
+            if conn.received.size:
+                len = min(len, conn.received.size)
+                conn.received.take_into(<char*>dest.buf, len)
+                return len
+            if len == 0 or not self._may_fill(conn):
+                return 0
+            # A whole bytearray's terminating NUL may hold TLS 1.3's content type byte
+            # for a moment (see RecordLayer.next_payload): a 16 KiB record then opens
+            # straight into a 16 KiB bytearray, where another buffer would need a copy.
+            # (cryptography 48 keeps the GIL while it decrypts; a thread using the
+            # buffer meanwhile would race with its contents anyway.)
+            delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len,
+                                        type(buffer) is bytearray and len == dest.len)
+            if delivered:
+                return delivered
 
     cdef bint _may_fill(self, Connection conn) except -1:
         """Whether a read finding nothing queued should wait for more from the peer (False:
@@ -269,9 +281,10 @@ cdef class TLSChannel:
 
     cdef Py_ssize_t _send_app_data(self, data) except -1:
         """Queue ``data`` as application data records, the handshake first if it is due;
-        the number of bytes taken. A refusal sends the alert it owes, then raises."""
-        self._check_writable()
+        the number of bytes taken. A refusal sends the alert it owes, then raises. Data
+        that is no bytes-like object is a TypeError at once, before any handshake."""
         cdef Py_ssize_t count = byte_count(data)
+        self._check_writable()
         try:
             self.conn.send(data)
         except TLSError as err:
@@ -305,7 +318,8 @@ cdef class TLSChannel:
     def shutdown(self):
         """Send close_notify and wait for the peer's (the core of unwrap())."""
         cdef Connection conn = self._engine()
-        if self._failed:
+        if self._failed or not conn.handshake_complete:
+            # OpenSSL's SSL_shutdown refuses the same way until a handshake has finished.
             raise errors.ssl_error("SHUTDOWN_WHILE_IN_INIT", "shutdown while in init")
         self._raise_left_error(conn)
         conn.close()
