@@ -370,3 +370,21 @@ def test_calls_before_the_handshake_answer_as_the_stdlibs(lib):
     with pytest.raises(ssl.SSLWantReadError):
         fresh().read(0, bytearray(3))                # a buffer's size is the request then
 
+
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["stdlib", "cyssl"])
+def test_server_hostnames_sni_cannot_carry_are_refused(lib):
+    """Empty, a leading dot, longer than SNI's 255 bytes: refused at wrap time, as the
+    stdlib's (with check_hostname off, so only the name itself is judged)."""
+    ctx = lib.SSLContext(lib.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+
+    def wrap(name):
+        return ctx.wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(), server_hostname=name)
+    for name in ("", b"", b".example.com"):
+        with pytest.raises(ValueError):
+            wrap(name)
+    assert wrap("a." * 127 + "b").server_hostname == "a." * 127 + "b"       # 255 bytes
+    with pytest.raises(ssl.SSLError) as caught:
+        wrap("a." * 128)
+    assert caught.value.reason == "SSL3_EXT_INVALID_SERVERNAME"
+

@@ -600,6 +600,17 @@ class SSLContext(_Base):
             return _idna(hostname)
         return bytes(hostname).decode("ascii")
 
+    def _server_hostname(self, hostname):
+        """_encode_hostname, refusing what the stdlib refuses to send in SNI."""
+        encoded = self._encode_hostname(hostname)
+        if encoded is not None:
+            if not encoded or encoded.startswith("."):
+                raise ValueError("server_hostname cannot be an empty string or start with a "
+                                 "leading dot.")
+            if len(encoded) > 255:                # the most a host_name in SNI can hold
+                raise errors.ssl_error("SSL3_EXT_INVALID_SERVERNAME", "ssl3 ext invalid servername")
+        return encoded
+
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
                     suppress_ragged_eofs=True, server_hostname=None, session=None):
         return self.sslsocket_class._create(
@@ -610,7 +621,7 @@ class SSLContext(_Base):
     def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
         return self.sslobject_class._create(
             incoming, outgoing, server_side=server_side,
-            server_hostname=self._encode_hostname(server_hostname), session=session, context=self)
+            server_hostname=self._server_hostname(server_hostname), session=session, context=self)
 
     def _wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, *,
                   owner=None, session=None):

@@ -50,7 +50,7 @@ class SSLSocket(_Base):
         self._closed = False
         self._sslobj = None
         self.server_side = server_side
-        self.server_hostname = context._encode_hostname(server_hostname)
+        self.server_hostname = context._server_hostname(server_hostname)
         self.do_handshake_on_connect = do_handshake_on_connect
         self.suppress_ragged_eofs = suppress_ragged_eofs
         try:
