@@ -233,6 +233,34 @@ def test_a_session_is_checked_as_the_stdlib_checks_it(pki_files, lib):
 
 
 @pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_every_finished_handshake_shows_a_session(pki_files, lib, version):
+    """A server's session, and a TLS 1.3 client's before its ticket arrives, are sessions
+    without a ticket (OpenSSL's values: a TLS 1.3 server's has a 32-byte id, the others
+    none; timeout 7200, no lifetime hint), the same object each time; a client given one
+    makes a full handshake."""
+    server = server_context(pki_files, lib)
+    server.maximum_version = version
+    ctx = client_context(pki_files, lib)
+    pair = Pair(ctx, server)
+    assert pair.server.session is None
+    pair.handshake()
+    shown = pair.server.session
+    assert isinstance(shown, lib.SSLSession) and not shown.has_ticket
+    assert len(shown.id) == (32 if version == ssl.TLSVersion.TLSv1_3 else 0)
+    assert (shown.timeout, shown.ticket_lifetime_hint) == (7200, 0)
+    assert shown == pair.server.session
+    client_side = pair.client.session
+    assert client_side.has_ticket == (version == ssl.TLSVersion.TLSv1_2)
+    if version == ssl.TLSVersion.TLSv1_3:
+        assert client_side.id == b"" and client_side.ticket_lifetime_hint == 0
+        again = Pair(ctx, server)
+        again.client.session = client_side
+        again.handshake()
+        assert not again.client.session_reused
+
+
+@pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])
 def test_the_object_behind_an_sslobject_names_it_as_owner(pki_files, lib):
     sslobj = client_context(pki_files, lib).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
                                                      server_hostname="localhost")

@@ -8,6 +8,7 @@ cdef class TLSChannel:
     cdef object _server_hostname
     cdef object _owner                    # None: this object is its own owner
     cdef object _session
+    cdef object _shown_session            # what .session shows when there is none to resume
     cdef bint _handshake_done
     cdef bint _transport_eof
     cdef bint _failed                     # an error was reported: OpenSSL's error state

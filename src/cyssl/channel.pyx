@@ -5,6 +5,7 @@ memory BIOs, SocketChannel over a socket. Everything else (handshake, read, writ
 shutdown, the connection queries) is here once.
 """
 from cyssl import errors
+from cyssl.session import resumable
 from cyssl.tls.client13 import client_connection
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_GET_SIZE
@@ -71,8 +72,7 @@ cdef class TLSChannel:
                     config = config.copy(servername_callback=_servername_callback)
                 conn = server_connection(config)
             else:
-                engine_session = self._session._engine if self._session is not None else None
-                conn = client_connection(config, self._server_hostname, engine_session)
+                conn = client_connection(config, self._server_hostname, resumable(self._session))
             conn.owner = self
             self.conn = conn
             self._flush()
@@ -430,8 +430,14 @@ cdef class TLSChannel:
     @property
     def session(self):
         from cyssl.session import SSLSession
-        if self.conn is not None and self.conn.session is not None:
-            return SSLSession._wrap(self.conn.session, self._context)
+        cdef Connection conn = self.conn
+        if conn is not None and conn.session is not None:
+            return SSLSession._wrap(conn.session, self._context)
+        if conn is not None and conn.handshake_complete:
+            if self._shown_session is None:          # one per connection, as OpenSSL's
+                self._shown_session = SSLSession._unresumable(
+                    self.server_side and conn.version == 0x0304, self._context)
+            return self._shown_session
         return self._session
 
     @session.setter
