@@ -283,10 +283,14 @@ def test_receive_limit_lowers_accepted_plaintext():
 
 
 def test_malformed_headers_fail_at_once():
-    reader = RecordLayer()
-    reader.receive(b"GET / HTTP/1.1\r\n")
-    err = expect_alert("protocol_version", reader.next_record)
-    assert err.reason == "WRONG_VERSION_NUMBER"
+    for junk, reason in ((b"HELLO WORLD\r\n", "WRONG_VERSION_NUMBER"),
+                         (b"GET / HTTP/1.1\r\n", "HTTP_REQUEST"),       # OpenSSL's names
+                         (b"HEAD / HTTP/1.1\r\n", "HTTP_REQUEST"),
+                         (b"CONNECT host:443 HTTP/1.1\r\n", "HTTPS_PROXY_REQUEST")):
+        reader = RecordLayer()
+        reader.receive(junk)
+        err = expect_alert("protocol_version", reader.next_record)
+        assert err.reason == reason
     for content_type in (0, 19, 24, 255):
         reader = RecordLayer()
         reader.receive(bytes([content_type, 3, 3, 0, 1, 0]))

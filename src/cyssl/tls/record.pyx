@@ -48,6 +48,17 @@ cdef inline bint whole_record_at(const unsigned char* p, Py_ssize_t avail):
     return avail >= HEADER_LENGTH and avail >= HEADER_LENGTH + ((p[3] << 8) | p[4])
 
 
+cdef str _not_tls_reason(const unsigned char* p):
+    """OpenSSL's reason for a first record that is no TLS (5 bytes at ``p``): a plain
+    HTTP request or proxy CONNECT sent to a TLS port is named as such."""
+    cdef bytes start = p[:5]
+    if start[:4] in (b"GET ", b"PUT ") or start in (b"POST ", b"HEAD "):
+        return "HTTP_REQUEST"
+    if start == b"CONNE":
+        return "HTTPS_PROXY_REQUEST"
+    return "WRONG_VERSION_NUMBER"
+
+
 cdef inline void put_u64(unsigned char* p, uint64_t value) noexcept:
     cdef int i
     for i in range(8):
@@ -433,8 +444,8 @@ cdef class RecordLayer:
         length = (p[3] << 8) | p[4]
         # Judge the header before waiting for the body, so junk fails at once.
         if p[1] != 3:
-            raise TLSError(PROTOCOL_VERSION, "WRONG_VERSION_NUMBER",
-                           "not a TLS record (version byte %d)" % p[1])
+            raise TLSError(PROTOCOL_VERSION, _not_tls_reason(p) if self.reader is None
+                           else "WRONG_VERSION_NUMBER", "not a TLS record (version byte %d)" % p[1])
         if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_RECORD_TYPE", "unknown record type %d" % ctype)
         protected = self.reader is not None and not (self.reader.tls13 and (
