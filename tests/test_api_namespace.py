@@ -219,6 +219,9 @@ def test_what_the_trust_store_counts_and_lists_as_ca(pki_files, tmp_path, lib):
     for cadata in (object(), "caf\xe9"):
         with pytest.raises(TypeError):
             ctx.load_verify_locations(cadata=cadata)
+    for cadata in ("", b"", bytearray(), memoryview(b"")):
+        with pytest.raises(ValueError, match="Empty certificate data"):
+            ctx.load_verify_locations(cadata=cadata)
 
 
 @pytest.mark.parametrize("lib", [cyssl, ssl], ids=["cyssl", "stdlib"])

@@ -450,6 +450,8 @@ class SSLContext(_Base):
             add, data, failure = self._trust.add_der, bytes(cadata), "not enough data"
         else:
             raise TypeError("cadata should be an ASCII string or a bytes-like object")
+        if not data:
+            raise ValueError("Empty certificate data")
         try:
             add(data)
         except ValueError:
