@@ -256,6 +256,36 @@ def test_a_capath_is_looked_up_later_so_a_missing_one_is_no_error(tmp_path, lib)
     assert caught.value.reason == "INVALID_DIRECTORY"
 
 
+def _setter_outcomes(lib):
+    outcomes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for attr in ("options", "verify_flags", "minimum_version", "maximum_version",
+                     "num_tickets", "verify_mode"):
+            for value in (1.0, "1", None, 2 ** 70, True, -1):
+                if (attr, value) == ("verify_flags", -1):
+                    continue                      # every flag: CRL checks, which cyssl refuses
+                ctx = lib.SSLContext(lib.PROTOCOL_TLS_SERVER)
+                try:
+                    setattr(ctx, attr, value)
+                    outcomes.append((attr, value, "ok"))
+                except Exception as exc:          # the exception's class is the outcome
+                    outcomes.append((attr, value, type(exc).__name__))
+        for value in (16.0, "16", 16):
+            try:
+                lib.SSLContext(value)
+                outcomes.append(("SSLContext", value, "ok"))
+            except Exception as exc:
+                outcomes.append(("SSLContext", value, type(exc).__name__))
+    return outcomes
+
+
+def test_integer_settings_take_what_the_stdlib_takes():
+    """What the stdlib's argument parsing refuses (floats, strings, None: TypeError; too
+    large for the C type: OverflowError) cyssl refuses the same way."""
+    assert _setter_outcomes(cyssl) == _setter_outcomes(ssl)
+
+
 def test_old_and_private_names_code_still_uses():
     assert cyssl.socket_error is OSError
     assert cyssl.get_protocol_name(ssl.PROTOCOL_TLS_CLIENT) == ssl.get_protocol_name(ssl.PROTOCOL_TLS_CLIENT)

@@ -9,6 +9,7 @@ connection, from several threads, so changes are taken under a lock).
 """
 import contextlib
 import functools
+import operator
 import os
 import threading
 import warnings
@@ -42,6 +43,15 @@ def _idna(hostname):
     """The stdlib's encoding of a server_hostname (the idna codec is slow, and clients
     name the same few servers again and again; errors are not cached)."""
     return hostname.encode("idna").decode("ascii")
+
+
+def _c_integer(value, bits):
+    """``value`` as the stdlib's argument parsing takes a C integer of ``bits`` bits: a
+    TypeError for what is no integer (a float, a str), an OverflowError beyond the type."""
+    value = operator.index(value)
+    if not -(1 << (bits - 1)) <= value < (1 << bits):
+        raise OverflowError("Python int too large to convert to C integer")
+    return value
 
 
 def _protocol_name(protocol):
@@ -93,7 +103,7 @@ class SSLContext(_Base):
             warnings.warn("ssl.SSLContext() without protocol argument is deprecated.",
                           category=DeprecationWarning, stacklevel=2)
             protocol = _c.PROTOCOL_TLS
-        name = _protocol_name(protocol)
+        name = _protocol_name(_c_integer(protocol, 32))
         if name is None:
             raise ValueError("invalid or unsupported protocol version %r" % (protocol,))
         if name in _LEGACY_PROTOCOLS:
@@ -237,9 +247,7 @@ class SSLContext(_Base):
 
     @verify_mode.setter
     def verify_mode(self, value):
-        if not isinstance(value, int):
-            raise TypeError("an integer is required")
-        value = _c.VerifyMode(value)            # ValueError for anything else, as the stdlib
+        value = _c.VerifyMode(_c_integer(value, 32))   # ValueError for others, as the stdlib
         if value == _c.CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
         self._verify_mode = value
@@ -263,11 +271,12 @@ class SSLContext(_Base):
 
     @options.setter
     def options(self, value):
-        newly_set = int(value) & ~int(self._options)
+        value = _c_integer(value, 64) & 0xFFFFFFFFFFFFFFFF
+        newly_set = value & ~int(self._options)
         if newly_set & _LEGACY_VERSION_OPTIONS:
             warnings.warn("ssl.OP_NO_SSL*/ssl.OP_NO_TLS* options are deprecated",
                           DeprecationWarning, stacklevel=2)
-        self._options = _c.Options(int(value) | int(_c.OP_NO_SSLv3))
+        self._options = _c.Options(value | int(_c.OP_NO_SSLv3))
         self._changed()
 
     @property
@@ -276,7 +285,7 @@ class SSLContext(_Base):
 
     @verify_flags.setter
     def verify_flags(self, value):
-        value = _c.VerifyFlags(value)
+        value = _c.VerifyFlags(operator.index(value) & 0xFFFFFFFFFFFFFFFF)   # a C 'k': masked
         if value & (_c.VERIFY_CRL_CHECK_LEAF | _c.VERIFY_CRL_CHECK_CHAIN):
             raise errors.ssl_error("UNSUPPORTED_VERIFY_FLAG",
                                    "cyssl does not check CRLs (VERIFY_CRL_CHECK_* is not supported)")
@@ -298,7 +307,7 @@ class SSLContext(_Base):
         """A version to store as a bound: ``opposite`` (the other bound's sentinel) as the
         ``real`` version it stands for; ValueError for what cyssl does not implement or a
         version-specific protocol, which cannot be moved."""
-        value = _c.TLSVersion(value)
+        value = _c.TLSVersion(_c_integer(value, 32))
         if self._version_fixed:
             raise ValueError("The context's protocol doesn't support modification of highest "
                              "and lowest version.")
@@ -335,9 +344,9 @@ class SSLContext(_Base):
 
     @num_tickets.setter
     def num_tickets(self, value):
+        value = _c_integer(value, 64)
         if not self._server_default:
             raise ValueError("SSLContext is not a server context.")
-        value = int(value)
         if value < 0:
             raise ValueError("value must be non-negative")
         self._num_tickets = value
