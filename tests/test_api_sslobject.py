@@ -395,6 +395,11 @@ def test_calls_before_the_handshake_answer_as_the_stdlibs(lib):
     with pytest.raises(ssl.SSLError) as caught:
         fresh().unwrap()
     assert caught.value.reason == "SHUTDOWN_WHILE_IN_INIT"
+    for cb_type in (1, b"tls-unique", None):
+        with pytest.raises(TypeError):
+            fresh().get_channel_binding(cb_type)
+    with pytest.raises(ValueError):
+        fresh().get_channel_binding("tls-server-end-point")
     with pytest.raises(ssl.SSLWantReadError):
         fresh().read(0, bytearray(3))                # a buffer's size is the request then
 

@@ -384,6 +384,9 @@ cdef class TLSChannel:
         return None
 
     def get_channel_binding(self, cb_type="tls-unique"):
+        if not isinstance(cb_type, str):            # as the stdlib's argument parsing
+            raise TypeError("get_channel_binding() argument 'cb_type' must be str, not %s"
+                            % type(cb_type).__name__)
         if cb_type != "tls-unique":
             raise ValueError("{0} channel binding type not implemented".format(cb_type))
         if not self._handshake_done:
