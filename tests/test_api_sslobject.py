@@ -421,3 +421,32 @@ def test_server_hostnames_sni_cannot_carry_are_refused(lib):
         wrap("a." * 128)
     assert caught.value.reason == "SSL3_EXT_INVALID_SERVERNAME"
 
+
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["stdlib", "cyssl"])
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_data_arriving_during_unwrap_is_an_error_not_lost(pki_files, lib, version):
+    """The peer's data, then its close_notify, reaching us while unwrap() waits: OpenSSL
+    raises APPLICATION_DATA_AFTER_CLOSE_NOTIFY instead of returning as if all were read
+    (cyssl returned, and the data went with the connection)."""
+    server = server_context(pki_files, ssl)
+    server.maximum_version = version
+    pair = Pair(client_context(pki_files, lib), server)
+    pair.handshake()
+    pair.server.write(b"data")
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.server.unwrap()
+    pair.pump()
+    with pytest.raises(ssl.SSLError) as caught:
+        pair.client.unwrap()
+    assert caught.value.reason == "APPLICATION_DATA_AFTER_CLOSE_NOTIFY"
+
+
+@pytest.mark.parametrize("lib", [ssl, cyssl], ids=["stdlib", "cyssl"])
+def test_a_context_made_for_one_side_cannot_wrap_the_other(lib):
+    with pytest.raises(ssl.SSLError, match="Cannot create a server socket with a PROTOCOL_TLS_CLIENT"):
+        lib.SSLContext(lib.PROTOCOL_TLS_CLIENT).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
+                                                         server_side=True)
+    with pytest.raises(ssl.SSLError, match="Cannot create a client socket with a PROTOCOL_TLS_SERVER"):
+        lib.SSLContext(lib.PROTOCOL_TLS_SERVER).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
+                                                         server_hostname="localhost")
+

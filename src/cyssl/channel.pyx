@@ -5,6 +5,7 @@ memory BIOs, SocketChannel over a socket. Everything else (handshake, read, writ
 shutdown, the connection queries) is here once.
 """
 from cyssl import errors
+from cyssl.constants import PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER
 from cyssl.session import resumable
 from cyssl.tls.client13 import client_connection
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
@@ -37,6 +38,11 @@ cdef class TLSChannel:
 
     def __cinit__(self, context=None, bint server_side=False, server_hostname=None, owner=None,
                   session=None, *args):
+        protocol = getattr(context, "_protocol", None)
+        if protocol == (PROTOCOL_TLS_CLIENT if server_side else PROTOCOL_TLS_SERVER):
+            # As the stdlib's, at once rather than at the handshake.
+            raise errors.ssl_error(None, "Cannot create a %s socket with a %s context" % (
+                ("server", "PROTOCOL_TLS_CLIENT") if server_side else ("client", "PROTOCOL_TLS_SERVER")))
         self._context = context
         self.server_side = server_side
         if server_hostname is not None and not isinstance(server_hostname, str):
@@ -324,9 +330,15 @@ cdef class TLSChannel:
         self._raise_left_error(conn)
         conn.close()
         self._flush()
+        cdef Py_ssize_t unread = conn.received.size
         while not conn.close_received and not self._transport_eof:
             self._fill()
             self._raise_left_error(conn)
+            if conn.received.size > unread:
+                # As OpenSSL's: data arriving while we wait for the peer's close_notify is
+                # an error, not dropped unseen with the connection (it stays readable).
+                raise errors.ssl_error("APPLICATION_DATA_AFTER_CLOSE_NOTIFY",
+                                       "application data after close notify")
         return None
 
     # Queries ------------------------------------------------------------------
