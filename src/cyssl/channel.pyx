@@ -6,7 +6,7 @@ shutdown, the connection queries) is here once.
 """
 from cyssl import errors
 from cyssl.constants import PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER
-from cyssl.session import resumable
+from cyssl.session import SSLSession, resumable
 from cyssl.tls.client13 import client_connection
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_GET_SIZE
@@ -444,7 +444,6 @@ cdef class TLSChannel:
 
     @property
     def session(self):
-        from cyssl.session import SSLSession
         cdef Connection conn = self.conn
         if conn is not None and conn.session is not None:
             return SSLSession._wrap(conn.session, self._context)
@@ -457,7 +456,6 @@ cdef class TLSChannel:
 
     @session.setter
     def session(self, value):
-        from cyssl.session import SSLSession
         if not isinstance(value, SSLSession):
             raise TypeError("Value is not a SSLSession.")
         if value._context is not self._context:

@@ -20,7 +20,7 @@ from cyssl.crypto import certs, groups, signatures
 from cyssl.crypto.certs import TrustStore
 from cyssl.tls.config import (TLSConfig, VERIFY_NONE, VERIFY_OPTIONAL, VERIFY_REQUIRED,
                               default_tls12_suites, default_tls13_suites, keylog_to_file)
-from cyssl.tls.suites import TLS13_SUITES, TLS12_SUITES
+from cyssl.tls.suites import BY_CODE, TLS12_SUITES
 from cyssl.tls.tickets import SessionCache, TicketKeys
 
 try:
@@ -478,10 +478,11 @@ class SSLContext(_Base):
         # say, is left out instead of failing create_default_context()).
         cafile, capath = certs.default_verify_paths()
         with self._lock:
-            if cafile and os.path.exists(cafile):
+            # (default_verify_paths() gives only a file and a directory that exist.)
+            if cafile:
                 with contextlib.suppress(OSError):
                     self._trust.add_file(cafile, skip_damaged=True)
-            if capath and os.path.isdir(capath):
+            if capath:
                 with contextlib.suppress(OSError):
                     self._trust.add_directory(capath)
             self._changed()
@@ -524,9 +525,8 @@ class SSLContext(_Base):
     def get_ciphers(self):
         """As the stdlib's: the TLS 1.3 suites, then the TLS 1.2 ones set_ciphers left,
         in the order they are offered."""
-        by_code = {suite.code: suite for suite in TLS13_SUITES + TLS12_SUITES}
         result = []
-        for suite in [by_code[code] for code in list(self._tls13_suites) + list(self._tls12_ciphers)]:
+        for suite in [BY_CODE[code] for code in list(self._tls13_suites) + list(self._tls12_ciphers)]:
             bits = 128 if suite.aead.key_length == 16 else 256
             result.append({
                 "id": 0x03000000 | suite.code, "name": suite.openssl_name,

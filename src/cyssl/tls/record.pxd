@@ -79,7 +79,7 @@ cdef class RecordLayer:
 
     cdef int _unborrow(self) except -1
     cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room,
-                        bint nul_after=*) noexcept
+                        bint nul_after) noexcept
     cdef Py_ssize_t direct_done(self)
     cdef bytes take_direct_bytes(self)
     cdef void _stop_direct(self) noexcept

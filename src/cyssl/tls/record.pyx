@@ -341,7 +341,7 @@ cdef class RecordLayer:
         return 0
 
     cdef void direct_to(self, object owner, unsigned char* dest, Py_ssize_t room,
-                        bint nul_after=False) noexcept:
+                        bint nul_after) noexcept:
         """Hand the next protected application data record straight to a reader waiting
         with room for ``room`` (> 0) bytes, if its plaintext fits: decrypted into ``dest``
         (kept alive by ``owner``) or, when ``dest`` is NULL, into a new bytes object of its
