@@ -471,3 +471,41 @@ def test_plaintext_handshake_messages_keep_a_record_each():
     reader = RecordLayer()
     reader.receive(layer.take_outgoing())
     assert drain(reader) == [(HANDSHAKE, b"hello"), (HANDSHAKE, b"again")]
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_a_sealed_record_is_reused_only_once_nobody_else_holds_it(suite):
+    """A full record handed out is sealed into again for the next one only when its
+    consumers have let it go: one still held (itself, or through a view) never changes,
+    and a reused one hashes by its new contents."""
+    key, iv = new_keys(suite)
+    writer, reader = writer_layer(suite, key, iv), reader_layer(suite, key, iv)
+    payloads = [os.urandom(16384) for _ in range(5)]
+
+    def send(i):
+        writer.write(APPDATA, payloads[i])
+        return writer.take_outgoing()
+
+    def check(record, i):
+        reader.receive(record)
+        assert drain(reader) == [(APPDATA, payloads[i])]
+
+    first = send(0)
+    first_copy = bytes(bytearray(first))
+    check(first, 0)
+    second = send(1)                              # ``first`` is still held: a new object
+    assert second is not first and first == first_copy
+    check(second, 1)
+    view = memoryview(second)
+    third = send(2)                               # held through a view only: still kept
+    assert third is not second and bytes(view) == bytes(second)
+    check(third, 2)
+    del first, second, view
+    hash(third)                                   # cached, then let go
+    third_id = id(third)
+    del third
+    fourth = send(3)
+    assert id(fourth) == third_id                 # sealed into the same object again
+    assert hash(fourth) == hash(bytes(bytearray(fourth)))
+    check(fourth, 3)
+

@@ -59,6 +59,7 @@ cdef class RecordLayer:
     cdef bytes _borrowed                     # a received bytes object parsed in place
     cdef Py_ssize_t _borrow_start
     cdef bytearray _outgoing
+    cdef bytes _spare                        # a one-record batch handed out, to reuse
     cdef bytes _sealed                       # a large write sealed into its own bytes
     cdef bytearray _plain                    # decrypted payload of the last record
     cdef object _plain_view
@@ -97,5 +98,6 @@ cdef class RecordLayer:
     cdef int _flush_flight(self) except -1
     cdef int _frame(self, int content_type, Py_buffer* src, object owner,
                     unsigned char* out) except -1
+    cdef bytes _spare_for(self, Py_ssize_t size)
     cdef int _unseal(self) except -1
     cpdef bytes take_outgoing(self)

@@ -19,6 +19,7 @@ from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAnd
                                 PyByteArray_GET_SIZE, PyByteArray_Resize)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.ref cimport Py_REFCNT
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
@@ -32,6 +33,11 @@ CONTENT_TYPES = {CHANGE_CIPHER_SPEC: "change_cipher_spec", ALERT: "alert",
                  HANDSHAKE: "handshake", APPLICATION_DATA: "application_data"}
 MAX_PLAINTEXT_LENGTH = MAX_PLAINTEXT
 cdef uint64_t SEQUENCE_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyBytesObject:
+        Py_hash_t ob_shash                   # cached hash, -1: not computed
 
 
 cdef inline void put_header(unsigned char* p, int content_type, int version,
@@ -118,9 +124,13 @@ cdef class RecordProtection:
         return 0
 
     cdef int _call(self, object fn) except -1:
-        # The spans are left pointing where they were: they are exported only during
-        # this call, and re-pointed before the next one.
+        # The spans let go of their owners after the call (they are exported only during
+        # it): a record batch we sealed is then held by its consumers alone, and may be
+        # sealed into again once they are done (RecordLayer._spare_for).
         fn(self._nonce, self._data, self._aad, self._dest)
+        self._data.clear()
+        self._aad.clear()
+        self._dest.clear()
         return 0
 
     cdef Py_ssize_t overhead(self):
@@ -448,7 +458,7 @@ cdef class RecordLayer:
                            else "WRONG_VERSION_NUMBER", "not a TLS record (version byte %d)" % p[1])
         if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
             raise TLSError(UNEXPECTED_MESSAGE, "BAD_RECORD_TYPE", "unknown record type %d" % ctype)
-        protected = self.reader is not None and not (self.reader.tls13 and (
+        cdef bint protected = self.reader is not None and not (self.reader.tls13 and (
             ctype == CHANGE_CIPHER_SPEC or (ctype == ALERT and self.plaintext_alerts and length == 2)))
         if protected and not self.reader.tls13 and p[2] != 3:
             # TLS 1.2 records carry the negotiated version (and the AAD repeats it).
@@ -603,7 +613,7 @@ cdef class RecordLayer:
             records = max(1, (src.len + self.max_fragment - 1) // self.max_fragment)
             total = src.len + records * overhead
             if self._sealed is None and not PyByteArray_GET_SIZE(self._outgoing):
-                sealed = PyBytes_FromStringAndSize(NULL, total)
+                sealed = self._spare_for(total)
                 self._frame(content_type, &src, sealed, <unsigned char*>PyBytes_AS_STRING(sealed))
                 self._sealed = sealed
                 return
@@ -657,6 +667,18 @@ cdef class RecordLayer:
             if done >= src.len:
                 return 0
 
+    cdef bytes _spare_for(self, Py_ssize_t size):
+        """A ``size``-byte bytes object to seal a batch into: the last one-record batch
+        handed out when every other holder has let go of it (as CPython itself reuses a
+        bytes object only it references), else a new one. Bulk writes then seal into the
+        same 16 KiB object each time instead of a malloc and a free per record."""
+        cdef bytes spare = self._spare
+        self._spare = None
+        if spare is not None and Py_REFCNT(spare) == 1 and PyBytes_GET_SIZE(spare) == size:
+            (<PyBytesObject*>spare).ob_shash = -1        # a hash taken of its old contents
+            return spare
+        return PyBytes_FromStringAndSize(NULL, size)
+
     cdef int _unseal(self) except -1:
         """Move a sealed batch into the byte stream, before anything is appended."""
         if self._sealed is not None:
@@ -670,6 +692,10 @@ cdef class RecordLayer:
         cdef bytes data = self._sealed
         if data is not None:                  # then the byte stream is empty
             self._sealed = None
+            if MAX_PLAINTEXT < PyBytes_GET_SIZE(data) <= HEADER_LENGTH + MAX_CIPHERTEXT_TLS12:
+                # One full record: kept for the next one (at most this much stays with an
+                # idle connection; larger batches are let go).
+                self._spare = data
             return data
         data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._outgoing),
                                          PyByteArray_GET_SIZE(self._outgoing))

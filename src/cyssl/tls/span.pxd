@@ -12,3 +12,9 @@ cdef class Span:
         self.ptr = ptr
         self.length = length
         self.readonly = readonly
+
+    cdef inline void clear(self) noexcept:
+        """Point nowhere, letting go of the owner."""
+        self.owner = None
+        self.ptr = NULL
+        self.length = 0

@@ -9,9 +9,8 @@ window is exported, and the engine never resizes a buffer while a Span over it i
 exported (the spans are released as soon as the call returns).
 """
 cimport cython
-from cpython.buffer cimport PyBUF_WRITABLE, PyBUF_FORMAT
+from cpython.buffer cimport PyBUF_WRITABLE
 
-cdef char* _FORMAT_UNSIGNED_BYTE = "B"
 cdef Py_ssize_t _ONE = 1
 
 
@@ -32,9 +31,7 @@ cdef class Span:
         buffer.len = self.length
         buffer.readonly = self.readonly
         buffer.itemsize = 1
-        buffer.format = NULL
-        if flags & PyBUF_FORMAT:
-            buffer.format = _FORMAT_UNSIGNED_BYTE
+        buffer.format = NULL          # means "B" (unsigned bytes): no string to parse
         buffer.ndim = 1
         # Shape and strides are always given: some consumers (pyo3) insist on them.
         buffer.shape = &self.length
