@@ -450,3 +450,30 @@ def test_a_context_made_for_one_side_cannot_wrap_the_other(lib):
         lib.SSLContext(lib.PROTOCOL_TLS_SERVER).wrap_bio(lib.MemoryBIO(), lib.MemoryBIO(),
                                                          server_hostname="localhost")
 
+
+
+@pytest.mark.parametrize("bio", [ssl.MemoryBIO, cyssl.MemoryBIO], ids=["stdlib-bio", "cyssl-bio"])
+def test_want_read_is_raised_from_the_call_itself(pki_files, bio):
+    """asyncio reads until SSLWantReadError after every message: it is raised by the API
+    call (a traceback entry or two of cyssl's), not passed up from the transport through
+    every layer, each of which would add an entry (a frame object made and freed)."""
+    pair = Pair(client_context(pki_files), server_context(pki_files, cyssl), bio=bio)
+    pair.handshake()
+    buffer = bytearray(100)
+    calls = {"read()": lambda: pair.server.read(100),
+             "read(n, buffer)": lambda: pair.server.read(100, buffer),
+             "do_handshake() after it": pair.server.do_handshake,
+             "unwrap()": pair.client.unwrap}
+    for name, call in calls.items():
+        try:
+            call()
+        except ssl.SSLWantReadError as err:
+            entries, tb = [], err.__traceback__
+            while tb is not None:
+                entries.append(tb.tb_frame.f_code.co_name)
+                tb = tb.tb_next
+            assert err.errno == ssl.SSL_ERROR_WANT_READ and err.reason is None
+            ours = [entry for entry in entries if entry.startswith("cyssl.")]
+            assert 1 <= len(ours) <= 2, (name, entries)
+        else:
+            assert name == "do_handshake() after it", name

@@ -1,6 +1,10 @@
 from cyssl.tls.connection cimport Connection
 
 
+cdef enum:
+    WOULD_BLOCK = -2        # _fill: the transport has nothing now (_fill_into: nothing came)
+
+
 cdef class TLSChannel:
     cdef object _context
     cdef readonly Connection conn

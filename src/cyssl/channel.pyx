@@ -60,7 +60,10 @@ cdef class TLSChannel:
     # Transport (subclasses) --------------------------------------------------
 
     cdef int _fill(self) except -1:
-        """Feed the engine more bytes from the transport, or raise (want read, EOF...)."""
+        """Feed the engine more bytes from the transport: 0, or WOULD_BLOCK when it has
+        none now (the caller raises SSLWantReadError, as high up as it can: each Cython
+        level an exception passes through adds a traceback entry, and asyncio meets this
+        after every message it reads); raise for anything else (EOF, a failure)."""
         raise NotImplementedError
 
     cdef int _flush(self) except -1:
@@ -130,7 +133,8 @@ cdef class TLSChannel:
                 # (later calls wait for more input or find the transport's end).
                 self._close_reported = True
                 raise errors.zero_return()
-            self._fill()
+            if self._fill() == WOULD_BLOCK:
+                raise errors.want_read()
         self._flush()
         self._handshake_done = True
         self._context._count_handshake(self.server_side, conn.resumed)
@@ -220,7 +224,10 @@ cdef class TLSChannel:
                     return conn.read(len)
                 if not self._may_fill(conn):
                     return b""
-                if self._fill_into(conn, None, NULL, len, False):
+                delivered = self._fill_into(conn, None, NULL, len, False)
+                if delivered == WOULD_BLOCK:
+                    raise errors.want_read()
+                if delivered:
                     return conn.records.take_direct_bytes()
         if len <= 0 or len > dest.len:
             len = dest.len
@@ -238,6 +245,8 @@ cdef class TLSChannel:
             # buffer meanwhile would race with its contents anyway.)
             delivered = self._fill_into(conn, buffer, <unsigned char*>dest.buf, len,
                                         type(buffer) is bytearray and len == dest.len)
+            if delivered == WOULD_BLOCK:
+                raise errors.want_read()
             if delivered:
                 return delivered
 
@@ -253,10 +262,12 @@ cdef class TLSChannel:
                                Py_ssize_t room, bint nul_after) except -1:
         """_fill(), letting the next application data record go straight to the caller:
         decrypted into its buffer ``dest`` or, with ``dest`` NULL, into a new bytes object
-        (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered."""
+        (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered, or
+        WOULD_BLOCK when the transport had none (then nothing was delivered)."""
+        cdef int status
         conn.records.direct_to(owner, dest, room, nul_after)
         try:
-            self._fill()
+            status = self._fill()
         except BaseException as exc:
             delivered = conn.records.direct_done()
             # Received bytes that brought data called for an answer (a KeyUpdate) that the
@@ -269,6 +280,9 @@ cdef class TLSChannel:
                 return delivered
             conn.records.take_direct_bytes()
             raise
+        if status == WOULD_BLOCK:
+            conn.records.direct_done()
+            return WOULD_BLOCK
         return conn.records.direct_done()
 
     cdef int _raise_left_error(self, Connection conn) except -1:
@@ -332,7 +346,8 @@ cdef class TLSChannel:
         self._flush()
         cdef Py_ssize_t unread = conn.received.size
         while not conn.close_received and not self._transport_eof:
-            self._fill()
+            if self._fill() == WOULD_BLOCK:
+                raise errors.want_read()
             self._raise_left_error(conn)
             if conn.received.size > unread:
                 # As OpenSSL's: data arriving while we wait for the peer's close_notify is

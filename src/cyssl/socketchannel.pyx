@@ -18,7 +18,7 @@ from cpython.pythread cimport (NOWAIT_LOCK, PY_LOCK_ACQUIRED, PY_LOCK_INTR, PyLo
                                PyThread_get_thread_ident, PyThread_release_lock, PyThread_type_lock)
 
 from cyssl import errors
-from cyssl.channel cimport TLSChannel
+from cyssl.channel cimport WOULD_BLOCK, TLSChannel
 
 _recv = _socket.socket.recv
 _send = _socket.socket.send
@@ -197,7 +197,7 @@ cdef class SocketChannel(TLSChannel):
             else:
                 data = _recv(self._sock, 65536)
         except BlockingIOError:
-            raise errors.want_read() from None
+            return WOULD_BLOCK
         except _timeout:
             raise
         except OSError as exc:

@@ -10,7 +10,7 @@ from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBuffer_Release, PyObject_GetBu
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from cyssl import errors
-from cyssl.channel cimport TLSChannel
+from cyssl.channel cimport WOULD_BLOCK, TLSChannel
 from cyssl.tls.bytequeue cimport SHARE_AT_LEAST, ByteQueue
 
 
@@ -106,7 +106,7 @@ cdef class SSLObject(TLSChannel):
                 self._transport_eof = True
                 return 0
             raise self._eof_failure()
-        raise errors.want_read()
+        return WOULD_BLOCK
 
     cdef int _flush(self) except -1:
         if self.conn is None or not self.conn.records.has_outgoing():
