@@ -206,6 +206,7 @@ cdef class TLSChannel:
         """read()'s work: into ``dest`` (exported from ``buffer``), or a bytes object
         when ``dest`` is NULL."""
         cdef Connection conn = self._engine()
+        cdef Py_ssize_t delivered
         if self._failed:
             error = self._after_failure(OP_READ)
             if error is None:
