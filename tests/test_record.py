@@ -509,3 +509,33 @@ def test_a_sealed_record_is_reused_only_once_nobody_else_holds_it(suite):
     assert hash(fourth) == hash(bytes(bytearray(fourth)))
     check(fourth, 3)
 
+
+
+@pytest.mark.parametrize("suite", [TLS13_SUITES[0], TLS12_SUITES[0]], ids=lambda s: s.name)
+def test_any_cuts_of_a_stream_into_bytes_bytearrays_and_views_deframe_identically(suite):
+    """Received bytes objects are read in place from where they complete the record left
+    partial before them; other buffers are copied. Cut anywhere, of any kind, drained
+    after every piece or only now and then, the records come out the same."""
+    import random
+    key, iv = new_keys(suite)
+    writer = writer_layer(suite, key, iv)
+    expected = []
+    for size in (16384, 5, 16384, 0, 300, 16384, 16384, 1, 9000):
+        payload = os.urandom(size)
+        writer.write(APPDATA, payload)
+        expected += [(APPDATA, payload[i:i + 16384]) for i in range(0, max(size, 1), 16384)]
+    stream = writer.take_outgoing()
+    rng = random.Random(1)
+    for trial in range(200):
+        reader = reader_layer(suite, key, iv)
+        got, start = [], 0
+        while start < len(stream):
+            end = min(len(stream), start + rng.choice([1, 4, 5, 6, 100, 16000, 16410, 40000]))
+            piece = stream[start:end]
+            reader.receive(rng.choice([bytes, bytearray, memoryview])(piece))
+            if rng.random() < 0.6:
+                got += drain(reader)
+            start = end
+        got += drain(reader)
+        assert got == expected, trial
+        assert reader.incoming_size == 0

@@ -86,10 +86,12 @@ cdef class RecordLayer:
     cdef void _stop_direct(self) noexcept
     cdef int _rest(self) except -1
     cdef int _ensure_plain(self, Py_ssize_t length) except -1
+    cdef bint _whole_record_after(self, object owner, const unsigned char* p, Py_ssize_t avail)
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
                                unsigned char* plain, int* ctype, bint protected) except -1
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
+    cdef Py_ssize_t _complete_partial(self, bytes data) except -1
     cdef object next_payload(self, int* content_type)
     cpdef release_payload(self)
     cdef bint has_outgoing(self)

@@ -394,12 +394,12 @@ cdef class RecordLayer:
         """No whole record is buffered: the last payload is no longer ours to keep
         (its view was valid until this call), so an idle connection holds no buffers
         beyond a partial record."""
-        self._unborrow()
-        self._plain = None
-        self._plain_view = None
         if self._in_start and self._in_start == PyByteArray_GET_SIZE(self._incoming):
             self._incoming = bytearray()
             self._in_start = 0
+        self._unborrow()
+        self._plain = None
+        self._plain_view = None
         return 0
 
     cpdef bytes peek(self, Py_ssize_t n):
@@ -410,17 +410,45 @@ cdef class RecordLayer:
     cpdef receive(self, data):
         """Buffer received bytes (any chunking: partial records, several records).
 
-        A ``bytes`` object arriving while nothing is buffered is parsed in place, without
-        a copy (bytes cannot change under us); only an incomplete tail is ever copied."""
+        A ``bytes`` object is parsed in place, without a copy (bytes cannot change under
+        us), from where it completes the record left partial before it: only the bytes
+        completing that record and an incomplete tail are ever copied. (A socket read
+        seldom ends on a record boundary; copying every read behind the tail of the one
+        before cost a copy of all the data.)"""
+        cdef Py_ssize_t taken
         if self._in_start:
             del self._incoming[:self._in_start]   # O(1): bytearray moves its start
             self._in_start = 0
-        if type(data) is bytes and self._borrowed is None and not PyByteArray_GET_SIZE(self._incoming):
-            self._borrowed = <bytes>data
-            self._borrow_start = 0
+        if type(data) is bytes and self._borrowed is None:
+            taken = self._complete_partial(<bytes>data)
+            if taken < PyBytes_GET_SIZE(data):
+                self._borrowed = <bytes>data
+                self._borrow_start = taken
             return
         self._unborrow()
         self._incoming += data
+
+    cdef Py_ssize_t _complete_partial(self, bytes data) except -1:
+        """Append to the receive buffer as much of ``data`` as the record partly in it
+        needs (its header first); the bytes taken. Whole records there need nothing."""
+        cdef const unsigned char* src = <const unsigned char*>PyBytes_AS_STRING(data)
+        cdef Py_ssize_t total = PyBytes_GET_SIZE(data), taken = 0, have, start = 0, need
+        cdef const unsigned char* p
+        while True:
+            have = PyByteArray_GET_SIZE(self._incoming)
+            p = <const unsigned char*>PyByteArray_AS_STRING(self._incoming)
+            while have - start >= HEADER_LENGTH and whole_record_at(p + start, have - start):
+                start += HEADER_LENGTH + ((p[start + 3] << 8) | p[start + 4])
+            if start == have or taken == total:
+                return taken                   # nothing partial (or no more data)
+            if have - start < HEADER_LENGTH:
+                need = HEADER_LENGTH - (have - start)
+            else:
+                need = HEADER_LENGTH + ((p[start + 3] << 8) | p[start + 4]) - (have - start)
+            need = min(need, total - taken)
+            PyByteArray_Resize(self._incoming, have + need)
+            memcpy(PyByteArray_AS_STRING(self._incoming) + have, src + taken, need)
+            taken += need
 
     def next_record(self):
         """The next whole record as ``(content_type, payload)``, or None until more bytes
@@ -439,7 +467,8 @@ cdef class RecordLayer:
         cdef unsigned char* p
         cdef int ctype, limit
         cdef Py_ssize_t length, n
-        if self._borrowed is not None:
+        # The receive buffer (a record completed there) comes before a borrowed object.
+        if self._borrowed is not None and self._in_start == PyByteArray_GET_SIZE(self._incoming):
             owner = self._borrowed
             avail = PyBytes_GET_SIZE(self._borrowed) - self._borrow_start
             p = <unsigned char*>PyBytes_AS_STRING(self._borrowed) + self._borrow_start
@@ -494,8 +523,8 @@ cdef class RecordLayer:
         # from the queue instead (one copy, where two objects would cost asyncio a join).
         cdef Py_ssize_t most = inner - 1 if protected and self.reader.tls13 else inner
         cdef bint to_reader = (protected and self._direct_room > 0 and ctype == APPLICATION_DATA
-                               and most > 0 and (self._direct != NULL or not whole_record_at(
-                                   p + HEADER_LENGTH + length, avail - HEADER_LENGTH - length)))
+                               and most > 0 and (self._direct != NULL or not self._whole_record_after(
+                                   owner, p + HEADER_LENGTH + length, avail - HEADER_LENGTH - length)))
         cdef bint in_place = to_reader and most <= self._direct_room and (
             self._direct == NULL or inner <= self._direct_room + self._direct_nul)
         cdef bytes fresh = None
@@ -503,7 +532,7 @@ cdef class RecordLayer:
             fresh = PyBytes_FromStringAndSize(NULL, most)
         if not in_place:
             self._ensure_plain(length)
-        if self._borrowed is not None:
+        if owner is self._borrowed:
             self._borrow_start += HEADER_LENGTH + length
             if self._borrow_start == PyBytes_GET_SIZE(self._borrowed):
                 self._borrowed = None
@@ -563,6 +592,14 @@ cdef class RecordLayer:
         if self._plain_view is None:
             self._plain_view = memoryview(self._plain)
         return self._plain_view[:n]
+
+    cdef bint _whole_record_after(self, object owner, const unsigned char* p, Py_ssize_t avail):
+        """Whether a whole record follows the one being read (``avail`` bytes at ``p`` left
+        in ``owner``, then a borrowed object if ``owner`` is the receive buffer)."""
+        if avail > 0 or owner is self._borrowed or self._borrowed is None:
+            return whole_record_at(p, avail)
+        return whole_record_at(<const unsigned char*>PyBytes_AS_STRING(self._borrowed) + self._borrow_start,
+                               PyBytes_GET_SIZE(self._borrowed) - self._borrow_start)
 
     cdef Py_ssize_t _unprotect(self, object owner, unsigned char* p, Py_ssize_t length,
                                unsigned char* plain, int* ctype, bint protected) except -1:
