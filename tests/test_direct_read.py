@@ -311,3 +311,32 @@ def test_any_records_and_reads_give_the_stream_back(world, version, actions, rea
                 target.incoming.write(part)
                 read_all()
     assert got == sent
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+def test_a_batch_fills_a_large_buffer_in_one_read(pki_files, version):
+    """read(n, buffer) takes the records of a batch one after another into the buffer
+    while they fit; one that does not is queued and comes with the next read, after
+    them: nothing is overtaken, nothing lost."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    records = [bytes([i + 1]) * 16384 for i in range(3)] + [b"tail"]
+    for record in records:
+        theirs.write(record)
+    pair.pump()
+    buffer = bytearray(1 << 18)
+    assert ours.read(len(buffer), buffer) == 3 * 16384 + 4
+    assert buffer[:3 * 16384 + 4] == b"".join(records)
+    assert byte_after(buffer) == b"\0"
+    for record in records:
+        theirs.write(record)
+    pair.pump()
+    buffer = bytearray(40000)                  # room for two records, not the third
+    first = ours.read(len(buffer), buffer)
+    assert first == 2 * 16384 and buffer[:first] == records[0] + records[1]
+    assert ours.pending() == 16384 + 4
+    got = bytearray()
+    while len(got) < 16384 + 4:
+        got += buffer[:ours.read(len(buffer), buffer)]
+    assert got == records[2] + records[3]
+    with pytest.raises(ssl.SSLWantReadError):
+        ours.read(len(buffer), buffer)

@@ -356,8 +356,9 @@ cdef class RecordLayer:
         with room for ``room`` (> 0) bytes, if its plaintext fits: decrypted into ``dest``
         (kept alive by ``owner``) or, when ``dest`` is NULL, into a new bytes object of its
         size (``take_direct_bytes()``). This saves the copy out of our buffer and the
-        queue. ``nul_after``: ``dest[room]`` is a terminating NUL (a whole bytearray's)
-        that may hold TLS 1.3's content type byte and is put back. Until ``direct_done()``."""
+        queue. Into a buffer, the records that follow go on after it while they fit.
+        ``nul_after``: ``dest[room]`` is a terminating NUL (a whole bytearray's) that may
+        hold TLS 1.3's content type byte and is put back. Until ``direct_done()``."""
         self._direct_room = room
         self._direct = dest
         self._direct_nul = nul_after
@@ -564,8 +565,16 @@ cdef class RecordLayer:
                 self._direct_bytes = PyBytes_FromStringAndSize(<char*>plain, n)
             else:
                 memcpy(self._direct, plain, n)
-            self._direct_delivered = n
-            self._stop_direct()                      # one record: the caller reads it now
+            self._direct_delivered += n
+            if self._direct == NULL:
+                self._stop_direct()                  # one record, in its own bytes object
+            else:
+                # The records after it in this batch may follow it into the buffer's rest
+                # (rather than each into a buffer of ours, queued, then copied out).
+                self._direct += n
+                self._direct_room -= n
+                if not self._direct_room:
+                    self._stop_direct()
             content_type[0] = APPLICATION_DATA
             return None
         if in_place:
