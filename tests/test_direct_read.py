@@ -340,3 +340,28 @@ def test_a_batch_fills_a_large_buffer_in_one_read(pki_files, version):
     assert got == records[2] + records[3]
     with pytest.raises(ssl.SSLWantReadError):
         ours.read(len(buffer), buffer)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls12", "tls13"])
+@pytest.mark.parametrize("second", [1, 16384])
+def test_a_forged_record_after_delivered_ones_leaves_them_and_nothing_else(pki_files, version,
+                                                                          second):
+    """A batch read into one whole bytearray: the first record goes in, the second is
+    forged (TLS 1.3: sized to borrow the bytearray's NUL). The read returns the first
+    record's data; none of the second's plaintext stays, the NUL is back, and the next
+    read reports the forgery."""
+    pair, ours, theirs = _pair(pki_files, "client", version)
+    theirs.write(b"\x11" * 1000)
+    first = pair.s_out.read()
+    theirs.write(b"\x55" * second)
+    forged = bytearray(pair.s_out.read())
+    forged[-1] ^= 1                        # the tag: the plaintext is written, then wiped
+    pair.c_in.write(first + bytes(forged))
+    buffer = bytearray(b"\xaa" * (1000 + second))
+    assert ours.read(len(buffer), buffer) == 1000
+    assert buffer[:1000] == b"\x11" * 1000 and b"\x55" not in buffer
+    assert byte_after(buffer) == b"\0"
+    with pytest.raises(ssl.SSLError) as info:
+        ours.read(len(buffer), buffer)
+    assert info.value.reason == "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+    assert b"\x55" not in buffer and byte_after(buffer) == b"\0"

@@ -92,6 +92,7 @@ cdef class RecordLayer:
     cpdef bytes peek(self, Py_ssize_t n)
     cpdef receive(self, data)
     cdef Py_ssize_t _complete_partial(self, bytes data) except -1
+    cdef Py_ssize_t _complete_from(self, const unsigned char* src, Py_ssize_t total) except -1
     cdef object next_payload(self, int* content_type)
     cpdef release_payload(self)
     cdef bint has_outgoing(self)

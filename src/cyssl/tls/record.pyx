@@ -19,7 +19,6 @@ from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAnd
                                 PyByteArray_GET_SIZE, PyByteArray_Resize)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-from cpython.ref cimport Py_REFCNT
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
@@ -35,9 +34,31 @@ MAX_PLAINTEXT_LENGTH = MAX_PLAINTEXT
 cdef uint64_t SEQUENCE_MAX = 0xFFFFFFFFFFFFFFFF
 
 
-cdef extern from "Python.h":
-    ctypedef struct PyBytesObject:
-        Py_hash_t ob_shash                   # cached hash, -1: not computed
+cdef extern from *:
+    """
+    /* Whether a bytes object may be written again: only we hold it (a free-threaded
+       build's reference count cannot say so). Its cached hash then goes; the field is
+       deprecated since 3.11 but still there. */
+    static inline int cyssl_bytes_reusable(PyObject *o) {
+    #ifdef Py_GIL_DISABLED
+        (void)o;
+        return 0;
+    #else
+        if (Py_REFCNT(o) != 1)
+            return 0;
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    #endif
+        ((PyBytesObject *)o)->ob_shash = -1;
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic pop
+    #endif
+        return 1;
+    #endif
+    }
+    """
+    bint cyssl_bytes_reusable(object o)
 
 
 cdef inline void put_header(unsigned char* p, int content_type, int version,
@@ -127,10 +148,12 @@ cdef class RecordProtection:
         # The spans let go of their owners after the call (they are exported only during
         # it): a record batch we sealed is then held by its consumers alone, and may be
         # sealed into again once they are done (RecordLayer._spare_for).
-        fn(self._nonce, self._data, self._aad, self._dest)
-        self._data.clear()
-        self._aad.clear()
-        self._dest.clear()
+        try:
+            fn(self._nonce, self._data, self._aad, self._dest)
+        finally:
+            self._data.clear()
+            self._aad.clear()
+            self._dest.clear()
         return 0
 
     cdef Py_ssize_t overhead(self):
@@ -432,8 +455,16 @@ cdef class RecordLayer:
     cdef Py_ssize_t _complete_partial(self, bytes data) except -1:
         """Append to the receive buffer as much of ``data`` as the record partly in it
         needs (its header first); the bytes taken. Whole records there need nothing."""
-        cdef const unsigned char* src = <const unsigned char*>PyBytes_AS_STRING(data)
-        cdef Py_ssize_t total = PyBytes_GET_SIZE(data), taken = 0, have, start = 0, need
+        cdef Py_ssize_t before = PyByteArray_GET_SIZE(self._incoming)
+        try:
+            return self._complete_from(<const unsigned char*>PyBytes_AS_STRING(data),
+                                       PyBytes_GET_SIZE(data))
+        except BaseException:
+            PyByteArray_Resize(self._incoming, before)      # all of ``data`` or none of it
+            raise
+
+    cdef Py_ssize_t _complete_from(self, const unsigned char* src, Py_ssize_t total) except -1:
+        cdef Py_ssize_t have, need, start = 0, taken = 0
         cdef const unsigned char* p
         while True:
             have = PyByteArray_GET_SIZE(self._incoming)
@@ -720,8 +751,7 @@ cdef class RecordLayer:
         same 16 KiB object each time instead of a malloc and a free per record."""
         cdef bytes spare = self._spare
         self._spare = None
-        if spare is not None and Py_REFCNT(spare) == 1 and PyBytes_GET_SIZE(spare) == size:
-            (<PyBytesObject*>spare).ob_shash = -1        # a hash taken of its old contents
+        if spare is not None and PyBytes_GET_SIZE(spare) == size and cyssl_bytes_reusable(spare):
             return spare
         return PyBytes_FromStringAndSize(NULL, size)
 
