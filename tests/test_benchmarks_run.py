@@ -27,6 +27,16 @@ def test_tls13_inner_type_benchmark_times_each_way():
     assert all(float(row[-2]) > 0 for row in rows)
 
 
+def test_receive_pieces_benchmark_times_each_case():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "receive_pieces.py"), "--quick"],
+                            check=True, capture_output=True, text=True, timeout=300)
+    rows = result.stdout.splitlines()[2:]
+    assert [row[:46].strip() for row in rows] == [
+        "record-sized pieces, into 16 KiB", "64 KiB pieces, into 16 KiB",
+        "64 KiB pieces, into 256 KiB", "256 KiB pieces, read(256 KiB) until WantRead"]
+    assert all(float(row.split()[-2].rstrip("x")) > 0 for row in rows)
+
+
 def test_demo_runs():
     result = subprocess.run([sys.executable, "-m", "cyssl", "demo"], check=True,
                             capture_output=True, text=True, timeout=60)
