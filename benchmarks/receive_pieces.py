@@ -9,15 +9,14 @@ Rounds are interleaved; ratios are medians of per-round ratios (cyssl/stdlib thr
 
     PYTHONPATH=src python3 benchmarks/receive_pieces.py [--quick]
 """
-import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
 
 import _peers
 from _peers import contexts, handshake_once, module
+from _script import quick_run
 
 DATA = os.urandom(1 << 20)
 CASES = [                       # (name, piece size, read size, into a buffer)
@@ -60,12 +59,8 @@ def receiver(lib, pki, piece, size, into_buffer):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few rounds (a smoke run)")
-    args = parser.parse_args()
-    rounds, calls = (3, 2) if args.quick else (15, 8)
-    print("machine: %s, %s, Python %s; TLS 1.3 default suite, 1 MiB per call"
-          % (platform.machine(), platform.processor() or "cpu", platform.python_version()))
+    quick = quick_run(__doc__, "TLS 1.3 default suite, 1 MiB per call")
+    rounds, calls = (3, 2) if quick else (15, 8)
     print("%-46s %12s %12s %20s" % ("case", "stdlib MB/s", "cyssl MB/s", "cyssl/stdlib [IQR]"))
     with tempfile.TemporaryDirectory(prefix="cyssl-bench-") as pki:
         _peers.write_pki(pki)

@@ -19,11 +19,10 @@ Each is timed per record (seal + open, 16 KiB of data) beside the bare one-shot 
 
     python benchmarks/tls13_inner_type.py [--quick]
 """
-import argparse
 import os
-import platform
 
 from _buffers import with_terminator
+from _script import quick_run
 from _timing import interleaved, median_ratio, median_time
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -99,12 +98,8 @@ def contenders():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    args = parser.parse_args()
-    rounds, calls = (3, 50) if args.quick else (21, 2000)
-    print("machine: %s, %s, Python %s; TLS 1.3 AES-256-GCM, 16 KiB of data per record"
-          % (platform.machine(), platform.processor() or "cpu", platform.python_version()))
+    quick = quick_run(__doc__, "TLS 1.3 AES-256-GCM, 16 KiB of data per record")
+    rounds, calls = (3, 50) if quick else (21, 2000)
     fns = contenders()
     for fn in fns.values():
         fn()
