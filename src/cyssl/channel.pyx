@@ -266,6 +266,7 @@ cdef class TLSChannel:
         (``take_direct_bytes()``), with no copy out of our buffer; the bytes delivered, or
         WOULD_BLOCK when the transport had none (then nothing was delivered)."""
         cdef int status
+        cdef Py_ssize_t delivered
         conn.records.direct_to(owner, dest, room, nul_after)
         try:
             status = self._fill()
@@ -281,10 +282,8 @@ cdef class TLSChannel:
                 return delivered
             conn.records.take_direct_bytes()
             raise
-        if status == WOULD_BLOCK:
-            conn.records.direct_done()
-            return WOULD_BLOCK
-        return conn.records.direct_done()
+        delivered = conn.records.direct_done()
+        return WOULD_BLOCK if status == WOULD_BLOCK else delivered
 
     cdef int _raise_left_error(self, Connection conn) except -1:
         """Raise the failure the engine met after application data in the same batch, once

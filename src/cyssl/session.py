@@ -73,4 +73,3 @@ def resumable(session):
     if session is None or not session.has_ticket:
         return None
     return session._engine
-

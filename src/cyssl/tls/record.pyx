@@ -70,9 +70,14 @@ cdef inline void put_header(unsigned char* p, int content_type, int version,
     p[4] = length & 0xFF
 
 
+cdef inline Py_ssize_t record_length_at(const unsigned char* p) noexcept:
+    """The length, header included, of the record whose header is at ``p``."""
+    return HEADER_LENGTH + ((p[3] << 8) | p[4])
+
+
 cdef inline bint whole_record_at(const unsigned char* p, Py_ssize_t avail):
     """Whether the ``avail`` bytes at ``p`` hold a whole record."""
-    return avail >= HEADER_LENGTH and avail >= HEADER_LENGTH + ((p[3] << 8) | p[4])
+    return avail >= HEADER_LENGTH and avail >= record_length_at(p)
 
 
 cdef str _not_tls_reason(const unsigned char* p):
@@ -470,13 +475,13 @@ cdef class RecordLayer:
             have = PyByteArray_GET_SIZE(self._incoming)
             p = <const unsigned char*>PyByteArray_AS_STRING(self._incoming)
             while have - start >= HEADER_LENGTH and whole_record_at(p + start, have - start):
-                start += HEADER_LENGTH + ((p[start + 3] << 8) | p[start + 4])
+                start += record_length_at(p + start)
             if start == have or taken == total:
                 return taken                   # nothing partial (or no more data)
             if have - start < HEADER_LENGTH:
                 need = HEADER_LENGTH - (have - start)
             else:
-                need = HEADER_LENGTH + ((p[start + 3] << 8) | p[start + 4]) - (have - start)
+                need = record_length_at(p + start) - (have - start)
             need = min(need, total - taken)
             PyByteArray_Resize(self._incoming, have + need)
             memcpy(PyByteArray_AS_STRING(self._incoming) + have, src + taken, need)
